@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Administration d'Essaim"
+admin.site.site_title = "Essaim"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("compte/", include("essaim.www.accounts.urls")),
+    path("territoires/", include("essaim.www.territories.urls")),
+    path("", include("essaim.www.pages.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
