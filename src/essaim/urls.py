@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("compte/", include("essaim.www.accounts.urls")),
     path("territoires/", include("essaim.www.territories.urls")),
+    path("annuaire/", include("essaim.www.actors.urls")),
     path("", include("essaim.www.pages.urls")),
 ]
 
