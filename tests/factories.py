@@ -3,6 +3,7 @@
 import factory
 
 from essaim.accounts.models import Role, User
+from essaim.core.text import normalize
 
 DEFAULT_PASSWORD = "motdepasse-de-test-42"
 
@@ -15,6 +16,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"personne{n}@exemple.fr")
     full_name = factory.Faker("name", locale="fr_FR")
     role = Role.MEMBER
+    # Django admin access follows the role (a database constraint enforces it).
+    is_staff = factory.LazyAttribute(lambda user: user.role == Role.ADMIN)
+    is_superuser = factory.LazyAttribute(lambda user: user.role == Role.ADMIN)
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
 
     @factory.post_generation
@@ -31,3 +35,17 @@ class AdminFactory(UserFactory):
     role = Role.ADMIN
     is_staff = True
     is_superuser = True
+
+
+class StructureFactory(factory.django.DjangoModelFactory):
+    """A published association; pass ``status`` / ``family`` / ``commune`` to vary it."""
+
+    class Meta:
+        model = "actors.Structure"
+
+    name = factory.Sequence(lambda n: f"Structure de test {n}")
+    slug = factory.Sequence(lambda n: f"structure-de-test-{n}")
+    acronym = ""
+    family = "association"
+    status = "published"
+    search_name = factory.LazyAttribute(lambda s: normalize(f"{s.name} {s.acronym}"))

@@ -6,9 +6,10 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
-    # The demo and development helpers run without production secrets; everything else defaults to production.
-    dev_commands = {"demo"}
-    default = "essaim.settings.dev" if len(argv) > 1 and argv[1] in dev_commands else "essaim.settings.base"
+    # The demo, and the help listing, run without production secrets; everything else defaults to production.
+    command = argv[1] if len(argv) > 1 else "help"
+    dev_commands = {"demo", "help", "--help", "-h", "version", "--version"}
+    default = "essaim.settings.dev" if command in dev_commands else "essaim.settings.base"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", default)
 
     from django.core.exceptions import ImproperlyConfigured
@@ -28,4 +29,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m essaim.cli`` (used to start child processes): name the program as the console script does.
+    sys.exit(main(["essaim", *sys.argv[1:]]))

@@ -13,6 +13,10 @@ urlpatterns = [
     path("", include("essaim.www.pages.urls")),
 ]
 
+# French error pages rendered without the request (it may be what is broken).
+handler400 = "essaim.www.pages.views.bad_request"
+handler500 = "essaim.www.pages.views.server_error"
+
 if settings.DEBUG:
     from django.conf.urls.static import static
 

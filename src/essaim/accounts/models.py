@@ -29,6 +29,9 @@ class UserManager(BaseUserManager):
 
     def create_user(self, email, password=None, **extra):
         extra.setdefault("role", Role.MEMBER)
+        # Django admin access follows the role (see the constraints on User).
+        extra.setdefault("is_staff", extra["role"] == Role.ADMIN)
+        extra.setdefault("is_superuser", extra["role"] == Role.ADMIN)
         return self._create(email, password, **extra)
 
     def create_superuser(self, email, password=None, **extra):
@@ -49,6 +52,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField("actif", default=True)
     is_staff = models.BooleanField("accès à l'administration", default=False)
     date_joined = models.DateTimeField("inscrit le", default=timezone.now)
+    # Set when the account is closed: personal data is then anonymised, the row kept for the audit log.
+    deactivated_at = models.DateTimeField("fermé le", null=True, blank=True)
 
     objects = UserManager()
 
@@ -69,6 +74,17 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=models.Q(role__in=[r.value for r in Role]),
                 name="accounts_user_role_valid",
                 violation_error_message="Rôle inconnu.",
+            ),
+            # Only platform administrators reach the Django admin; facilitators moderate from the site.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role="admin", is_staff=True)
+                    | (~models.Q(role="admin") & models.Q(is_staff=False, is_superuser=False))
+                ),
+                name="accounts_user_admin_access_follows_role",
+                violation_error_message=(
+                    "Seul·es les administrateur·rices de la plateforme ont accès à l'administration."
+                ),
             ),
         ]
 

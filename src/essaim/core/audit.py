@@ -7,8 +7,10 @@ from django.db import models
 from essaim.core.models import AuditLogEntry
 
 
-def log_action(*, actor, verb: str, obj: models.Model | None = None, data: dict[str, Any] | None = None) -> AuditLogEntry:
-    """Record that ``actor`` (a user, or None for the system) did ``verb`` (e.g. "accounts.user.signed_up") on ``obj``.
+def log_action(
+    *, actor, verb: str, obj: models.Model | None = None, data: dict[str, Any] | None = None
+) -> AuditLogEntry:
+    """Record that ``actor`` (a user, None for the system) did ``verb`` ("accounts.user.closed") on ``obj``.
 
     ``data`` must be JSON-serialisable; it holds the details a later reader needs (old/new values, counts).
     """

@@ -1,5 +1,21 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Cast
+
+
+class AuditLogEntryQuerySet(models.QuerySet):
+    def for_object(self, obj: models.Model) -> "AuditLogEntryQuerySet":
+        """Entries about ``obj`` (whoever the actor was)."""
+        return self.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
+
+    def by_actor(self, user) -> "AuditLogEntryQuerySet":
+        return self.filter(actor=user)
+
+    def concerning_user(self, user) -> "AuditLogEntryQuerySet":
+        """Entries a person may see about themselves: what they did, and what was done to their account."""
+        return self.filter(
+            models.Q(actor=user) | models.Q(object_type=user._meta.label_lower, object_id=str(user.pk))
+        )
 
 
 class AuditLogEntry(models.Model):
@@ -20,6 +36,8 @@ class AuditLogEntry(models.Model):
     object_repr = models.CharField("objet", max_length=255, blank=True)
     data = models.JSONField("détails", default=dict, blank=True)
 
+    objects = AuditLogEntryQuerySet.as_manager()
+
     class Meta:
         verbose_name = "entrée du journal d'audit"
         verbose_name_plural = "journal d'audit"
@@ -28,6 +46,39 @@ class AuditLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%d/%m/%Y %H:%M} {self.verb} {self.object_repr}"
+
+
+class OutgoingEmailQuerySet(models.QuerySet):
+    def pending(self) -> "OutgoingEmailQuerySet":
+        return self.filter(status="pending")
+
+    def failed(self) -> "OutgoingEmailQuerySet":
+        return self.filter(status="failed")
+
+    def stalled(self, *, now, grace) -> "OutgoingEmailQuerySet":
+        """Pending emails nobody tried for ``grace`` (a timedelta): their task was lost or never queued."""
+        cutoff = now - grace
+        return self.pending().filter(
+            models.Q(last_attempt_at__lt=cutoff)
+            | models.Q(last_attempt_at__isnull=True, created_at__lt=cutoff)
+        )
+
+    def addressed_to(self, email: str) -> "OutgoingEmailQuerySet":
+        """Emails with ``email`` among their recipients (to, cc or bcc), on SQLite and PostgreSQL alike.
+
+        Recipients are JSON lists of "a@b.fr" or "Nom <a@b.fr>" strings; matching is done on their text.
+        """
+        email = email.strip().lower()
+        condition = models.Q()
+        for field in ("to", "cc", "bcc"):
+            alias = f"_{field}_text"
+            condition |= models.Q(**{f"{alias}__icontains": f'"{email}"'})
+            condition |= models.Q(**{f"{alias}__icontains": f"<{email}>"})
+        return self.alias(
+            _to_text=Cast("to", models.TextField()),
+            _cc_text=Cast("cc", models.TextField()),
+            _bcc_text=Cast("bcc", models.TextField()),
+        ).filter(condition)
 
 
 class OutgoingEmail(models.Model):
@@ -39,7 +90,9 @@ class OutgoingEmail(models.Model):
         FAILED = "failed", "Échec définitif"
 
     created_at = models.DateTimeField("créé le", auto_now_add=True)
-    status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    status = models.CharField(
+        "état", max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
     from_email = models.CharField("expéditeur", max_length=255)
     to = models.JSONField("destinataires", default=list)
     cc = models.JSONField(default=list, blank=True)
@@ -52,12 +105,26 @@ class OutgoingEmail(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField("tentatives", default=0)
     last_error = models.TextField("dernière erreur", blank=True)
+    last_attempt_at = models.DateTimeField("dernière tentative", null=True, blank=True)
+    # A worker holds the email until this time while it talks to the mail server, so that a second worker
+    # (retry, safety net) cannot send it twice; a worker that dies simply lets the lease expire.
+    locked_until = models.DateTimeField("réservé jusqu'à", null=True, blank=True)
     sent_at = models.DateTimeField("envoyé le", null=True, blank=True)
+
+    objects = OutgoingEmailQuerySet.as_manager()
 
     class Meta:
         verbose_name = "courriel sortant"
         verbose_name_plural = "courriels sortants"
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "last_attempt_at"], name="outgoing_email_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False),
+                name="core_outgoingemail_sent_has_date",
+                violation_error_message="Un courriel envoyé doit avoir une date d'envoi.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} → {', '.join(self.to)}"

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "essaim.core",
     "essaim.accounts",
     "essaim.territories",
+    "essaim.actors",
     "essaim.demo",
     "essaim.www",
 ]
@@ -149,6 +150,9 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 AXES_FAILURE_LIMIT = env_int("ESSAIM_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Login forms (ours and the admin's) post the email as "username"; axes would otherwise read "email".
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "essaim.accounts.lockout.login_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
@@ -202,6 +206,8 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A French page inside the site layout instead of Django's English one.
+CSRF_FAILURE_VIEW = "essaim.www.pages.views.csrf_failure"
 
 # Map tiles are the only third-party origin pages may load (images only).
 ESSAIM_MAP_TILES_URL = env_str("ESSAIM_MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
@@ -234,3 +240,11 @@ LOGGING = {
 # --- Essaim -------------------------------------------------------------------------------------------
 ESSAIM_SITE_NAME = env_str("ESSAIM_SITE_NAME", "Essaim")
 ESSAIM_ASSETS_DIR = PACKAGE_DIR / "www" / "static" / "vendor"
+# Who runs this instance: shown in the legal notice, the privacy page and the accessibility statement.
+ESSAIM_OPERATOR_NAME = env_str("ESSAIM_OPERATOR_NAME", "")
+ESSAIM_OPERATOR_ADDRESS = env_str("ESSAIM_OPERATOR_ADDRESS", "")
+ESSAIM_CONTACT_EMAIL = env_str("ESSAIM_CONTACT_EMAIL", "")
+ESSAIM_PUBLICATION_DIRECTOR = env_str("ESSAIM_PUBLICATION_DIRECTOR", "")
+ESSAIM_HOSTING_PROVIDER = env_str("ESSAIM_HOSTING_PROVIDER", "")
+# AGPL section 13: where users of this instance can get its source code.
+ESSAIM_SOURCE_CODE_URL = env_str("ESSAIM_SOURCE_CODE_URL", "")

@@ -2,42 +2,108 @@
 
 import django.db.models.functions.text
 import django.utils.timezone
-import essaim.accounts.models
 from django.db import migrations, models
+
+import essaim.accounts.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('email', models.EmailField(error_messages={'unique': 'Un compte existe déjà avec cette adresse électronique.'}, max_length=254, unique=True, verbose_name='adresse électronique')),
-                ('full_name', models.CharField(blank=True, max_length=150, verbose_name='nom complet')),
-                ('role', models.CharField(choices=[('member', 'Membre'), ('facilitator', 'Animateur·rice'), ('admin', 'Administrateur·rice de la plateforme')], default='member', max_length=20, verbose_name='rôle')),
-                ('is_active', models.BooleanField(default=True, verbose_name='actif')),
-                ('is_staff', models.BooleanField(default=False, verbose_name="accès à l'administration")),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='inscrit le')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        error_messages={"unique": "Un compte existe déjà avec cette adresse électronique."},
+                        max_length=254,
+                        unique=True,
+                        verbose_name="adresse électronique",
+                    ),
+                ),
+                ("full_name", models.CharField(blank=True, max_length=150, verbose_name="nom complet")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("member", "Membre"),
+                            ("facilitator", "Animateur·rice"),
+                            ("admin", "Administrateur·rice de la plateforme"),
+                        ],
+                        default="member",
+                        max_length=20,
+                        verbose_name="rôle",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="actif")),
+                ("is_staff", models.BooleanField(default=False, verbose_name="accès à l'administration")),
+                (
+                    "date_joined",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="inscrit le"),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'utilisateur·rice',
-                'verbose_name_plural': 'utilisateur·rices',
-                'constraints': [models.CheckConstraint(condition=models.Q(('email', django.db.models.functions.text.Lower('email'))), name='accounts_user_email_lowercase', violation_error_message="L'adresse électronique doit être enregistrée en minuscules."), models.CheckConstraint(condition=models.Q(('role__in', ['member', 'facilitator', 'admin'])), name='accounts_user_role_valid', violation_error_message='Rôle inconnu.')],
+                "verbose_name": "utilisateur·rice",
+                "verbose_name_plural": "utilisateur·rices",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("email", django.db.models.functions.text.Lower("email"))),
+                        name="accounts_user_email_lowercase",
+                        violation_error_message="L'adresse électronique doit être enregistrée en minuscules.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("role__in", ["member", "facilitator", "admin"])),
+                        name="accounts_user_role_valid",
+                        violation_error_message="Rôle inconnu.",
+                    ),
+                ],
             },
             managers=[
-                ('objects', essaim.accounts.models.UserManager()),
+                ("objects", essaim.accounts.models.UserManager()),
             ],
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,48 +14,84 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='OutgoingEmail',
+            name="OutgoingEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='créé le')),
-                ('status', models.CharField(choices=[('pending', 'En attente'), ('sent', 'Envoyé'), ('failed', 'Échec définitif')], db_index=True, default='pending', max_length=10, verbose_name='état')),
-                ('from_email', models.CharField(max_length=255, verbose_name='expéditeur')),
-                ('to', models.JSONField(default=list, verbose_name='destinataires')),
-                ('cc', models.JSONField(blank=True, default=list)),
-                ('bcc', models.JSONField(blank=True, default=list)),
-                ('reply_to', models.JSONField(blank=True, default=list)),
-                ('subject', models.CharField(max_length=998, verbose_name='objet')),
-                ('body', models.TextField(verbose_name='texte')),
-                ('html_body', models.TextField(blank=True, verbose_name='HTML')),
-                ('attachments', models.JSONField(blank=True, default=list, verbose_name='pièces jointes')),
-                ('headers', models.JSONField(blank=True, default=dict)),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='tentatives')),
-                ('last_error', models.TextField(blank=True, verbose_name='dernière erreur')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='envoyé le')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="créé le")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "En attente"),
+                            ("sent", "Envoyé"),
+                            ("failed", "Échec définitif"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=10,
+                        verbose_name="état",
+                    ),
+                ),
+                ("from_email", models.CharField(max_length=255, verbose_name="expéditeur")),
+                ("to", models.JSONField(default=list, verbose_name="destinataires")),
+                ("cc", models.JSONField(blank=True, default=list)),
+                ("bcc", models.JSONField(blank=True, default=list)),
+                ("reply_to", models.JSONField(blank=True, default=list)),
+                ("subject", models.CharField(max_length=998, verbose_name="objet")),
+                ("body", models.TextField(verbose_name="texte")),
+                ("html_body", models.TextField(blank=True, verbose_name="HTML")),
+                ("attachments", models.JSONField(blank=True, default=list, verbose_name="pièces jointes")),
+                ("headers", models.JSONField(blank=True, default=dict)),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="tentatives")),
+                ("last_error", models.TextField(blank=True, verbose_name="dernière erreur")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="envoyé le")),
             ],
             options={
-                'verbose_name': 'courriel sortant',
-                'verbose_name_plural': 'courriels sortants',
-                'ordering': ['-created_at'],
+                "verbose_name": "courriel sortant",
+                "verbose_name_plural": "courriels sortants",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='AuditLogEntry',
+            name="AuditLogEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='date')),
-                ('verb', models.CharField(db_index=True, max_length=100, verbose_name='action')),
-                ('object_type', models.CharField(blank=True, max_length=100, verbose_name="type d'objet")),
-                ('object_id', models.CharField(blank=True, max_length=64, verbose_name="identifiant de l'objet")),
-                ('object_repr', models.CharField(blank=True, max_length=255, verbose_name='objet')),
-                ('data', models.JSONField(blank=True, default=dict, verbose_name='détails')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_entries', to=settings.AUTH_USER_MODEL, verbose_name='auteur')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="date")),
+                ("verb", models.CharField(db_index=True, max_length=100, verbose_name="action")),
+                ("object_type", models.CharField(blank=True, max_length=100, verbose_name="type d'objet")),
+                (
+                    "object_id",
+                    models.CharField(blank=True, max_length=64, verbose_name="identifiant de l'objet"),
+                ),
+                ("object_repr", models.CharField(blank=True, max_length=255, verbose_name="objet")),
+                ("data", models.JSONField(blank=True, default=dict, verbose_name="détails")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_entries",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="auteur",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': "entrée du journal d'audit",
-                'verbose_name_plural': "journal d'audit",
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['object_type', 'object_id'], name='audit_object_idx')],
+                "verbose_name": "entrée du journal d'audit",
+                "verbose_name_plural": "journal d'audit",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")],
             },
         ),
     ]

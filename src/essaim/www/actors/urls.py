@@ -1,10 +1,10 @@
 from django.urls import path
 
-from essaim.www.pages import views
+from essaim.www.actors import views
 
 app_name = "actors"
 
-# Placeholder until the actors web layer lands.
 urlpatterns = [
-    path("", views.home, name="list"),
+    path("", views.structure_list, name="list"),
+    path("<slug:slug>/", views.structure_detail, name="detail"),
 ]

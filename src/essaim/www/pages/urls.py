@@ -6,4 +6,14 @@ app_name = "www"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accessibilite/", views.accessibility, name="accessibility"),
+    path("mentions-legales/", views.legal, name="legal"),
+    path("donnees-personnelles/", views.privacy, name="privacy"),
+    path("plan-du-site/", views.sitemap, name="sitemap"),
+    # Sections of the main navigation still being built; their apps will take these URLs over.
+    path("carte/", views.section_in_preparation, {"section": "map"}, name="map"),
+    path("offres-besoins/", views.section_in_preparation, {"section": "exchange"}, name="exchange"),
+    path("agenda/", views.section_in_preparation, {"section": "agenda"}, name="agenda"),
+    path("ateliers/", views.section_in_preparation, {"section": "workshops"}, name="workshops"),
+    path("ressources/", views.section_in_preparation, {"section": "resources"}, name="resources"),
 ]

@@ -1,0 +1,5 @@
+"""Errors raised by the territories services."""
+
+
+class TerritoryError(ValueError):
+    """Bad territory input (unknown code, corrupt reference file...). The message is French, for end users."""
