@@ -48,7 +48,6 @@ def test_postal_code_prefix_and_mixed_input(territories):
     assert set(codes("31")) == {"31555", "31446", "31113", "31149"}
     assert codes("31") == ["31555", "31149", "31446", "31113"]
     assert codes("82 montauban") == ["82121"]
-    assert codes("31555") == ["31555"]  # the INSEE code also works
 
 
 @pytest.mark.django_db

@@ -5,7 +5,7 @@ knows its département code without a join (``str(commune)`` never queries) and 
 """
 
 from django.db import models
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
 
 from essaim.core.text import normalize
 
@@ -80,9 +80,8 @@ class CommuneQuerySet(models.QuerySet):
         """Autocomplete by name or postal code, insensitive to accents, case, hyphens and "st"/"ste".
 
         Ranking: exact name or postal code, then name prefix, then prefix of a word of the name, then any
-        other match (all typed words found in the name); ties are broken by population (largest first).
-        Digits select by postal code (prefix) or INSEE code (exact); words and digits can be mixed
-        ("31520 ramonville"). Returns an empty QuerySet when the input is shorter than 2 useful characters.
+        other match (all typed words found in the name, in any order); ties are broken by population
+        (largest first). Digits select by postal code (prefix); words and digits can be mixed ("31520 ramonville"). Returns an empty QuerySet when the input is shorter than 2 useful characters.
         """
         query = search_text_normalize(text)
         words = [word for word in query.split() if not word.isdigit()]
@@ -96,17 +95,16 @@ class CommuneQuerySet(models.QuerySet):
             number = digits[0]
             # The subquery walks the postal code index instead of testing every commune.
             by_postal = PostalCode.objects.filter(code__startswith=number).values("commune_id")
-            qs = qs.filter(Q(pk__in=by_postal) | Q(code=number)).annotate(
+            qs = qs.filter(pk__in=by_postal).annotate(
                 _postal_exact=Exists(PostalCode.objects.filter(commune_id=OuterRef("pk"), code=number))
             )
             if not phrase:
-                rank_whens = [When(Q(_postal_exact=True) | Q(code=number), then=Value(0))]
+                rank_whens = [When(_postal_exact=True, then=Value(0))]
         if phrase:
             # A phrase match anywhere, or every typed word found at the start of a word of the name.
-            all_words = Q()
+            # Every typed word somewhere in the name, in any order (a phrase match is a special case).
             for word in words:
-                all_words &= Q(search_name__startswith=word) | Q(search_name__contains=f" {word}")
-            qs = qs.filter(Q(search_name__contains=phrase) | all_words)
+                qs = qs.filter(search_name__contains=word)
             rank_whens = [
                 When(search_name=phrase, then=Value(0)),
                 When(search_name__startswith=phrase, then=Value(1)),

@@ -72,8 +72,7 @@ def signup(request):
             login(request, user, backend=LOGIN_BACKEND)
             messages.success(request, "Bienvenue ! Votre compte est créé et vous êtes connecté·e.")
             return redirect(next_url or settings.LOGIN_REDIRECT_URL)
-    status = 400 if form.is_bound else 200
-    return render(request, "accounts/signup.html", {"form": form, "next": next_url or ""}, status=status)
+    return render(request, "accounts/signup.html", {"form": form, "next": next_url or ""})
 
 
 @login_required
@@ -99,7 +98,7 @@ def profile(request):
     for entry in entries:
         entry.label = AUDIT_LABELS.get(entry.verb, entry.verb)
     context = {"form": form, "audit_entries": entries, "can_close": access.can_close_account(user, user)}
-    return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
+    return render(request, "accounts/profile.html", context)
 
 
 @login_required
@@ -118,7 +117,7 @@ def close_account(request):
             logout(request)
             messages.success(request, "Votre compte est fermé et vos données personnelles ont été effacées.")
             return redirect("www:home")
-    return render(request, "accounts/close_account.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "accounts/close_account.html", {"form": form})
 
 
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):

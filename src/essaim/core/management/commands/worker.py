@@ -26,10 +26,18 @@ class Command(BaseCommand):
             default=None,
             help="Nombre de tâches traitées en parallèle (par défaut : $ESSAIM_WORKERS ou 2).",
         )
+        parser.add_argument(
+            "--no-periodic",
+            action="store_true",
+            help="Ne planifie pas les tâches périodiques (pour tous les workers sauf un, avec Redis).",
+        )
 
-    def handle(self, *args, workers: int | None, **options):
+    def handle(self, *args, workers: int | None, no_periodic: bool, **options):
         workers = workers if workers is not None else default_workers()
         if workers < 1:
             raise CommandError("--workers / ESSAIM_WORKERS : au moins 1 tâche en parallèle.")
         # Threads: tasks mostly wait on the network (SMTP) or the database; each thread has its connection.
-        call_command("run_huey", "--workers", str(workers), "--worker-type", "thread")
+        huey_args = ["--workers", str(workers), "--worker-type", "thread"]
+        if no_periodic:
+            huey_args.append("--no-periodic")
+        call_command("run_huey", *huey_args)
