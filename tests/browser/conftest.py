@@ -32,7 +32,9 @@ MOBILE = {"width": 320, "height": 640}
 
 def _unavailable(reason: str):
     if os.environ.get("ESSAIM_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (ESSAIM_REQUIRE_BROWSER=1 : les tests navigateur sont obligatoires)", pytrace=False)
+        pytest.fail(
+            f"{reason} (ESSAIM_REQUIRE_BROWSER=1 : les tests navigateur sont obligatoires)", pytrace=False
+        )
     pytest.skip(reason)
 
 

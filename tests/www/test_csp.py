@@ -1,4 +1,4 @@
-"""The strict Content-Security-Policy holds: no inline code anywhere, nonces on scripts, header on every page."""
+"""The strict Content-Security-Policy holds: no inline code, nonces on scripts, a header on every page."""
 
 import re
 from pathlib import Path

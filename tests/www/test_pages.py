@@ -1,3 +1,4 @@
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -39,7 +40,9 @@ def test_page_answers_in_french_with_one_h1(client, url_name):
 def test_every_link_of_the_layout_resolves(client, url_name):
     html = client.get(reverse(url_name)).content.decode()
     internal = {
-        link["href"] for link in tags(html, "a") if link.get("href", "").startswith("/") and not link["href"].startswith("//")
+        link["href"]
+        for link in tags(html, "a")
+        if link.get("href", "").startswith("/") and not link["href"].startswith("//")
     }
     assert reverse("actors:list") in internal
     for href in sorted(internal):
@@ -108,7 +111,7 @@ def test_htmx_is_configured_without_inline_styles_and_with_the_csrf_token(client
     assert len(config) == 1
     assert '"includeIndicatorStyles": false' in config[0]["content"]
     body = tags(html, "body")[0]
-    assert body["hx-headers"] == '{"X-CSRFToken": "%s"}' % response.context["csrf_token"]
+    assert json.loads(body["hx-headers"]) == {"X-CSRFToken": str(response.context["csrf_token"])}
     scripts = [script["src"] for script in tags(html, "script")]
     assert any(src.endswith("vendor/htmx/htmx.min.js") for src in scripts)
 

@@ -19,7 +19,9 @@ def node_modules(tmp_path):
         versions[asset.package] = "1.0.0"
     for package, version in versions.items():
         (root / package / "package.json").write_text(json.dumps({"name": package, "version": version}))
-    lock = {"packages": {f"node_modules/{package}": {"version": version} for package, version in versions.items()}}
+    lock = {
+        "packages": {f"node_modules/{package}": {"version": version} for package, version in versions.items()}
+    }
     (root.parent / "package-lock.json").write_text(json.dumps(lock))
     return root
 
@@ -79,7 +81,9 @@ def test_empty_node_modules_fails_clearly(tmp_path, target):
 
 
 def test_installed_version_must_match_the_lock(node_modules, target):
-    (node_modules / "leaflet" / "package.json").write_text(json.dumps({"name": "leaflet", "version": "0.7.0"}))
+    (node_modules / "leaflet" / "package.json").write_text(
+        json.dumps({"name": "leaflet", "version": "0.7.0"})
+    )
 
     with pytest.raises(CommandError) as error:
         run(node_modules)

@@ -3,7 +3,8 @@
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.urls import path
 
-from essaim.urls import handler400, handler500, urlpatterns as project_urlpatterns
+from essaim.urls import handler400, handler500
+from essaim.urls import urlpatterns as project_urlpatterns
 
 __all__ = ["handler400", "handler500", "urlpatterns"]
 

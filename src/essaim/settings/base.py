@@ -23,7 +23,8 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     raise ImproperlyConfigured(
         "SECRET_KEY est obligatoire en production : définissez la variable d'environnement SECRET_KEY "
-        "(une longue chaîne aléatoire, par exemple : python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        "(une longue chaîne aléatoire, par exemple : "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
     )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
@@ -92,14 +93,16 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE_PATH}")
 try:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
 except ValueError as exc:  # unknown scheme, malformed URL
-    raise ImproperlyConfigured(f"DATABASE_URL invalide ({exc}). Exemples : sqlite:///var/essaim.sqlite3, "
-                               "postgres://utilisateur:motdepasse@hote:5432/essaim") from None
+    raise ImproperlyConfigured(
+        f"DATABASE_URL invalide ({exc}). Exemples : sqlite:///var/essaim.sqlite3, "
+        "postgres://utilisateur:motdepasse@hote:5432/essaim"
+    ) from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["CONN_MAX_AGE"] = 0
     _db["CONN_HEALTH_CHECKS"] = False
     _db["OPTIONS"] = {
         # WAL lets readers work while one writer writes; IMMEDIATE takes the write lock at BEGIN so
-        # concurrent writers queue (busy timeout) instead of failing with "database is locked" mid-transaction.
+        # concurrent writers queue (busy timeout) instead of failing with "database is locked" mid-way.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -164,7 +167,9 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 EMAIL_BACKEND = "essaim.core.mail.QueuedEmailBackend"
 EMAIL_HOST = env_str("EMAIL_HOST")
 ESSAIM_EMAIL_DELIVERY_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
 )
 EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")

@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "dev-only-insecure-key-never-use-in-production")
 os.environ.setdefault("ESSAIM_HTTPS", "false")
 
-from essaim.settings.base import *  # noqa: E402, F403
+from essaim.settings.base import *  # noqa: F403
 
 DEBUG = True
 ESSAIM_ENVIRONMENT = "dev"

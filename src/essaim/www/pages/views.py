@@ -74,7 +74,9 @@ def operator_context() -> dict:
 
 
 def home(request):
-    sections = [{"key": key, "url": reverse(f"www:{key}"), **data} for key, data in SECTIONS_IN_PREPARATION.items()]
+    sections = [
+        {"key": key, "url": reverse(f"www:{key}"), **data} for key, data in SECTIONS_IN_PREPARATION.items()
+    ]
     return render(request, "www/home.html", {"sections": sections})
 
 
@@ -92,7 +94,10 @@ def privacy(request):
 
 
 def sitemap(request):
-    sections = [{"url": reverse(f"www:{key}"), "title": data["title"]} for key, data in SECTIONS_IN_PREPARATION.items()]
+    sections = [
+        {"url": reverse(f"www:{key}"), "title": data["title"]}
+        for key, data in SECTIONS_IN_PREPARATION.items()
+    ]
     return render(request, "www/sitemap.html", {"sections": sections})
 
 
@@ -102,15 +107,19 @@ def section_in_preparation(request, *, section: str):
 
 
 def csrf_failure(request, reason=""):
-    """CSRF_FAILURE_VIEW: a French explanation inside the site layout (the reason is only logged by Django)."""
+    """CSRF_FAILURE_VIEW: a French explanation inside the site layout (Django logs the reason)."""
     return HttpResponseForbidden(loader.render_to_string("403_csrf.html", request=request))
 
 
 def bad_request(request, exception):
     """handler400: rendered without the request, which may be what is broken."""
-    return HttpResponseBadRequest(loader.render_to_string("400.html", {"site_name": settings.ESSAIM_SITE_NAME}))
+    return HttpResponseBadRequest(
+        loader.render_to_string("400.html", {"site_name": settings.ESSAIM_SITE_NAME})
+    )
 
 
 def server_error(request):
     """handler500: rendered without the request or context processors, which may be what failed."""
-    return HttpResponseServerError(loader.render_to_string("500.html", {"site_name": settings.ESSAIM_SITE_NAME}))
+    return HttpResponseServerError(
+        loader.render_to_string("500.html", {"site_name": settings.ESSAIM_SITE_NAME})
+    )

@@ -37,7 +37,11 @@ ASSETS = (
     Asset("leaflet", "dist/images/marker-icon-2x.png", "leaflet/images/marker-icon-2x.png"),
     Asset("leaflet", "dist/images/marker-shadow.png", "leaflet/images/marker-shadow.png"),
     Asset("leaflet", "LICENSE", "leaflet/LICENSE"),
-    Asset("leaflet.markercluster", "dist/leaflet.markercluster.js", "leaflet.markercluster/leaflet.markercluster.js"),
+    Asset(
+        "leaflet.markercluster",
+        "dist/leaflet.markercluster.js",
+        "leaflet.markercluster/leaflet.markercluster.js",
+    ),
     Asset(
         "leaflet.markercluster",
         "dist/leaflet.markercluster.js.map",
@@ -90,7 +94,10 @@ def check_locked_versions(node_modules: Path) -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Copie les ressources front-end tierces (htmx, Pico CSS, Leaflet) depuis node_modules vers les fichiers statiques."
+    help = (
+        "Copie les ressources front-end tierces (htmx, Pico CSS, Leaflet) depuis node_modules "
+        "vers les fichiers statiques."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -104,7 +111,11 @@ class Command(BaseCommand):
         source_dir = (node_modules or default_node_modules()).resolve()
         target_dir = Path(settings.ESSAIM_ASSETS_DIR)
 
-        missing = [f"{asset.package}/{asset.source}" for asset in ASSETS if not (source_dir / asset.package / asset.source).is_file()]
+        missing = [
+            f"{asset.package}/{asset.source}"
+            for asset in ASSETS
+            if not (source_dir / asset.package / asset.source).is_file()
+        ]
         if missing:
             listing = "\n".join(f"  - {path}" for path in missing)
             raise CommandError(
@@ -136,6 +147,7 @@ class Command(BaseCommand):
         unchanged = len(ASSETS) - copied
         self.stdout.write(
             self.style.SUCCESS(
-                f"Ressources front-end prêtes dans {target_dir} : {copied} fichier(s) copié(s), {unchanged} déjà à jour."
+                f"Ressources front-end prêtes dans {target_dir} : {copied} fichier(s) copié(s), "
+                f"{unchanged} déjà à jour."
             )
         )
