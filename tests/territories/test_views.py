@@ -137,3 +137,12 @@ def test_perimeter_page_is_paginated(client, territories, monkeypatch):
 @pytest.mark.django_db
 def test_unknown_perimeter_is_404(client, territories):
     assert client.get("/territoires/perimetres/inconnu/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_home_perimeter_is_in_the_template_context_and_fetched_once(client, territories):
+    home = perimeter_save(slug="sicoval", name="Sicoval", kind="epci", epci_codes=["243100633"], is_home=True)
+    response = client.get(FINDER)
+    lazy = response.context["home_perimeter"]
+    assert lazy() == home
+    assert lazy() is lazy()  # cached on the request

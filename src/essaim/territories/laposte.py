@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 
 from essaim.core.audit import log_action
+from essaim.territories.cog import tables_analyze
 from essaim.territories.exceptions import TerritoryError
 from essaim.territories.models import Commune, PostalCode
 
@@ -224,6 +225,7 @@ def territories_load_points(*, path: Path | str, progress: Progress | None = Non
                 "coverage": round(summary.coverage, 2),
             },
         )
+    tables_analyze()
     return summary
 
 

@@ -81,7 +81,9 @@ class CommuneQuerySet(models.QuerySet):
 
         Ranking: exact name or postal code, then name prefix, then prefix of a word of the name, then any
         other match (all typed words found in the name, in any order); ties are broken by population
-        (largest first). Digits select by postal code (prefix); words and digits can be mixed ("31520 ramonville"). Returns an empty QuerySet when the input is shorter than 2 useful characters.
+        (largest first). Digits select by postal code (prefix); words and digits can be mixed
+        ("31520 ramonville").
+        Returns an empty QuerySet when the input is shorter than 2 useful characters.
         """
         query = search_text_normalize(text)
         words = [word for word in query.split() if not word.isdigit()]
