@@ -119,7 +119,8 @@ def test_perimeter_page_lists_communes_and_figures(client, territories, settings
     assert "<h1>Haute-Garonne</h1>" in html
     assert "<dt>Communes</dt><dd>5</dd>" in html
     # Labastide-Beauvoir has no population: the sum counts the others.
-    assert f"{504078 + 14877 + 14000 + 39968} habitants" in html
+    # 504,078 + 14,877 + 14,000 + 39,968, grouped the French way with a non-breaking space.
+    assert "572\u00a0923 habitants" in html
     assert html.index("Castanet-Tolosan") < html.index("Toulouse")
 
 

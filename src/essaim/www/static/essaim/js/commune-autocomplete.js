@@ -52,6 +52,13 @@
       }
     }
 
+    // Drops a pending or running search, so that a late answer cannot reopen a list the user closed.
+    function cancel() {
+      window.clearTimeout(timer);
+      if (controller) controller.abort();
+      controller = null;
+    }
+
     function collapse() {
       var box = listbox();
       if (box) box.hidden = true;
@@ -68,6 +75,7 @@
     }
 
     function choose(option) {
+      cancel();
       input.value = option.dataset.label;
       if (target) target.value = option.dataset.code;
       collapse();
@@ -100,11 +108,12 @@
 
     function search() {
       var query = input.value.trim();
+      cancel();
       if (query.length < MIN_LENGTH) {
         collapse();
+        announce("");
         return;
       }
-      if (controller) controller.abort();
       controller = window.AbortController ? new AbortController() : null;
       var params = new URLSearchParams({ q: query, listbox: listboxId });
       fetch(url + "?" + params.toString(), {
@@ -152,6 +161,7 @@
           }
           break;
         case "Escape":
+          cancel();
           if (open) {
             event.preventDefault();
             collapse();
@@ -176,6 +186,7 @@
       if (option && listbox() && listbox().contains(option)) choose(option);
     });
     input.addEventListener("blur", function () {
+      cancel();
       window.setTimeout(collapse, 150);
     });
   }
