@@ -153,3 +153,28 @@ def test_refused_with_production_settings(settings, cog_sample):
     with pytest.raises(CommandError, match="production"):
         run_demo_load()
     assert not User.objects.exists()
+
+
+def test_refused_in_a_database_holding_real_accounts(cog_sample):
+    """Whatever the settings module says (``essaim demo`` runs with development settings), demo accounts with
+    public passwords never go silently into a database that already has real users."""
+    User.objects.create_user("vraie.personne@exemple.fr", "un-mot-de-passe-solide")
+    with pytest.raises(CommandError, match="comptes qui ne sont pas ceux de la démonstration"):
+        run_demo_load()
+    assert list(User.objects.values_list("email", flat=True)) == ["vraie.personne@exemple.fr"]
+    assert not Structure.objects.exists()
+    assert not Perimeter.objects.exists()
+
+
+def test_a_demo_database_keeps_loading_after_people_sign_up(cog_sample):
+    run_demo_load()
+    User.objects.create_user("visiteur@exemple.fr", "un-mot-de-passe-solide")
+    output = run_demo_load()
+    assert "0 créé(s)" in output
+    assert User.objects.filter(email="visiteur@exemple.fr").exists()
+
+
+def test_allow_production_overrides_the_real_accounts_guard(cog_sample):
+    User.objects.create_user("vraie.personne@exemple.fr", "un-mot-de-passe-solide")
+    run_demo_load(allow_production=True)
+    assert User.objects.filter(email="admin@essaim.example", role=Role.ADMIN).exists()

@@ -15,6 +15,7 @@ from django.db import transaction
 from essaim.accounts.models import Role, User
 from essaim.actors import services as actors
 from essaim.actors.models import STATUS_TRANSITIONS, Status, Structure
+from essaim.demo.models import DemoMarker
 from essaim.territories.models import Commune, Epci, Perimeter
 from essaim.territories.services import perimeter_save
 
@@ -176,17 +177,38 @@ def _load_account(item: dict) -> str:
     return "unchanged"
 
 
+def _check_target(accounts: list[dict], *, allow_real_database: bool) -> None:
+    """Refuse to put demo accounts (public passwords, one of them a platform admin) into a real database.
+
+    A database is a demo database when it was empty of accounts the first time the demo was loaded (a marker
+    row records it). Whatever the settings say, a database holding other accounts and no marker is refused.
+    """
+    if DemoMarker.objects.exists() or allow_real_database:
+        return
+    demo_emails = {item["email"] for item in accounts}
+    if User.objects.exclude(email__in=demo_emails).exists():
+        raise DemoDataError(
+            "Refusé : cette base contient déjà des comptes qui ne sont pas ceux de la démonstration. Les "
+            "données de démonstration créent des comptes dont les mots de passe sont publics (dont un compte "
+            "administrateur). Utilisez une base vide pour la démo, ou --allow-production si c'est "
+            "vraiment voulu."
+        )
+
+
 @transaction.atomic
-def demo_load() -> DemoSummary:
+def demo_load(*, allow_real_database: bool = False) -> DemoSummary:
     """Load (or bring back) the demo data set; all or nothing.
 
-    Raises DemoDataError (French message) when the territories are not loaded or a data file is invalid;
-    the database is then left as it was.
+    Raises DemoDataError (French message) when the territories are not loaded, a data file is invalid, or
+    the database holds real accounts and was not set up as a demo (unless ``allow_real_database``); the
+    database is then left as it was.
     """
     perimeters = demo_data("perimeters")["perimeters"]
     structures = demo_data("structures")["structures"]
     accounts = demo_data("accounts")["accounts"]
+    _check_target(accounts, allow_real_database=allow_real_database)
     _check_territories(perimeters, structures)
+    DemoMarker.objects.get_or_create(id=1)
     summary = DemoSummary()
 
     for item in perimeters:

@@ -17,7 +17,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--allow-production",
             action="store_true",
-            help="Autorise le chargement avec les réglages de production (mots de passe publics).",
+            help=(
+                "Autorise le chargement avec les réglages de production, ou dans une base qui contient déjà "
+                "d'autres comptes (les mots de passe de la démo sont publics)."
+            ),
         )
 
     def handle(self, *args, allow_production: bool, **options):
@@ -27,7 +30,7 @@ class Command(BaseCommand):
                 "sont publics. Utilisez « essaim demo », ou --allow-production si c'est vraiment voulu."
             )
         try:
-            summary = demo_load()
+            summary = demo_load(allow_real_database=allow_production)
         except DemoDataError as exc:
             raise CommandError(str(exc)) from exc
 
