@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from huey.contrib.djhuey import HUEY
 
 
@@ -14,6 +15,14 @@ def _queued_email(settings):
     django.core.mail.outbox once the transaction commits.
     """
     settings.EMAIL_BACKEND = "essaim.core.mail.QueuedEmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate limits are counted in the cache (local memory in tests): each test starts with fresh counters."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from essaim.accounts.models import Role, User
-from essaim.core.models import AuditLogEntry
+from essaim.core.models import AuditLogEntry, OutgoingEmail
 from tests.factories import AdminFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,8 +46,50 @@ def test_admin_creates_a_user_with_a_role(admin_client, django_capture_on_commit
     user = User.objects.get(email="nouvelle@exemple.fr")
     assert user.role == Role.FACILITATOR and not user.is_staff
     assert response.url == reverse("admin:accounts_user_change", args=[user.pk])
-    verbs = sorted(AuditLogEntry.objects.for_object(user).values_list("verb", flat=True))
-    assert verbs == ["accounts.user.role_changed", "accounts.user.signed_up"]
+    entry = AuditLogEntry.objects.for_object(user).get()
+    assert entry.verb == "accounts.user.created"
+    assert entry.actor == admin_client.admin
+    assert entry.data == {"role": Role.FACILITATOR}
+    # No welcome email: it would speak of "the password you chose", which the person did not choose.
+    assert not OutgoingEmail.objects.addressed_to("nouvelle@exemple.fr").exists()
+    assert user.check_password("ruche-solidaire-2024")
+
+
+def test_admin_password_change_goes_through_the_service(admin_client):
+    user = UserFactory(email="camille@exemple.fr")
+    url = reverse("admin:auth_user_password_change", args=[user.pk])
+
+    response = admin_client.post(
+        url, {"password1": "nouvelle-ruche-2025", "password2": "nouvelle-ruche-2025"}
+    )
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("nouvelle-ruche-2025")
+    entry = AuditLogEntry.objects.for_object(user).get(verb="accounts.user.password_changed")
+    assert entry.actor == admin_client.admin
+    assert entry.data == {"reason": "admin"}
+
+
+def test_admin_cannot_disable_password_login_bypassing_the_services(admin_client):
+    user = UserFactory(email="camille@exemple.fr")
+    url = reverse("admin:auth_user_password_change", args=[user.pk])
+
+    response = admin_client.post(url, {"usable_password": "false"})
+
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.has_usable_password()
+
+
+def test_admin_password_change_refuses_a_weak_password(admin_client):
+    user = UserFactory(email="camille@exemple.fr")
+    url = reverse("admin:auth_user_password_change", args=[user.pk])
+
+    response = admin_client.post(url, {"password1": "12345678", "password2": "12345678"})
+
+    assert response.status_code == 200
+    assert not AuditLogEntry.objects.filter(verb="accounts.user.password_changed").exists()
 
 
 def test_admin_cannot_remove_the_last_admin_role(admin_client):

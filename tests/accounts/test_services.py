@@ -4,9 +4,11 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.test import RequestFactory
+from django.urls import reverse
 
 from essaim.accounts.models import Role, User
 from essaim.accounts.services import (
+    user_create,
     user_deactivate,
     user_set_password,
     user_set_role,
@@ -183,7 +185,12 @@ def test_profile_update_audits_changed_fields_and_warns_the_old_address(django_c
     user = UserFactory(email="ancienne@exemple.fr", full_name="Camille")
 
     with django_capture_on_commit_callbacks(execute=True):
-        user_update_profile(user=user, full_name="Camille Martin", email=" Nouvelle@Exemple.fr")
+        user_update_profile(
+            user=user,
+            full_name="Camille Martin",
+            email=" Nouvelle@Exemple.fr",
+            current_password=DEFAULT_PASSWORD,
+        )
 
     user.refresh_from_db()
     assert (user.full_name, user.email) == ("Camille Martin", "nouvelle@exemple.fr")
@@ -193,6 +200,125 @@ def test_profile_update_audits_changed_fields_and_warns_the_old_address(django_c
     [notice] = mail.outbox
     assert notice.to == ["ancienne@exemple.fr"]
     assert "nouvelle@exemple.fr" in notice.body
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("", "Indiquez votre mot de passe actuel pour changer d'adresse électronique."),
+        ("mauvais-mot-de-passe", "Le mot de passe actuel est incorrect. Saisissez-le à nouveau."),
+    ],
+)
+def test_changing_the_email_needs_the_current_password(password, message):
+    user = UserFactory(email="camille@exemple.fr", full_name="Camille")
+
+    with pytest.raises(ValidationError) as excinfo:
+        user_update_profile(
+            user=user, full_name="Camille", email="pirate@exemple.fr", current_password=password
+        )
+
+    assert excinfo.value.message_dict == {"current_password": [message]}
+    user.refresh_from_db()
+    assert user.email == "camille@exemple.fr"
+    assert not AuditLogEntry.objects.exists()
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_changing_only_the_name_needs_no_password():
+    user = UserFactory(email="camille@exemple.fr", full_name="Camille")
+    user_update_profile(user=user, full_name="Camille Martin", email="camille@exemple.fr")
+    user.refresh_from_db()
+    assert user.full_name == "Camille Martin"
+
+
+@pytest.mark.parametrize("contact", ["", "equipe@reseau.fr"])
+def test_email_change_notice_points_to_the_team_not_to_a_password_reset(
+    settings, django_capture_on_commit_callbacks, contact
+):
+    settings.ESSAIM_CONTACT_EMAIL = contact
+    user = UserFactory(email="ancienne@exemple.fr", full_name="Camille")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        user_update_profile(
+            user=user, full_name="Camille", email="nouvelle@exemple.fr", current_password=DEFAULT_PASSWORD
+        )
+
+    [notice] = mail.outbox
+    body = " ".join(notice.body.split())
+    assert "ne réinitialisez pas votre mot de passe" in body
+    assert "réinitialisez votre mot de passe et" not in body
+    assert "Contactez au plus vite l'équipe de la plateforme" in body
+    assert ("à l'adresse equipe@reseau.fr" in body) == bool(contact)
+
+
+def test_password_reset_lifts_the_login_lockout(client):
+    from axes.models import AccessAttempt
+
+    user = UserFactory(email="camille@exemple.fr")
+    bad = {"username": "camille@exemple.fr", "password": "mauvais-mot-de-passe"}
+    login = reverse("accounts:login")
+    for _ in range(5):
+        client.post(login, bad)
+    assert (
+        client.post(login, {"username": "camille@exemple.fr", "password": DEFAULT_PASSWORD}).status_code
+        == 429
+    )
+
+    user_set_password(user=user, password=GOOD_PASSWORD, reason="reset")
+
+    assert not AccessAttempt.objects.exists()
+    response = client.post(login, {"username": "camille@exemple.fr", "password": GOOD_PASSWORD})
+    assert response.status_code == 302
+
+
+def test_password_change_keeps_the_login_lockout(client):
+    from axes.models import AccessAttempt
+
+    user = UserFactory(email="camille@exemple.fr")
+    for _ in range(5):
+        client.post(reverse("accounts:login"), {"username": "camille@exemple.fr", "password": "faux"})
+
+    user_set_password(user=user, password=GOOD_PASSWORD, reason="change")
+
+    assert AccessAttempt.objects.filter(username="camille@exemple.fr").exists()
+
+
+def test_an_admin_creates_an_account_audited_with_their_name():
+    admin = AdminFactory()
+
+    user = user_create(
+        actor=admin,
+        email=" Nouvel@Exemple.fr",
+        full_name="Nouvel Admin",
+        role=Role.ADMIN,
+        password=GOOD_PASSWORD,
+    )
+
+    user.refresh_from_db()
+    assert (user.email, user.role, user.is_staff, user.is_superuser) == (
+        "nouvel@exemple.fr",
+        Role.ADMIN,
+        True,
+        True,
+    )
+    entry = AuditLogEntry.objects.get()
+    assert (entry.verb, entry.actor, entry.object_id) == ("accounts.user.created", admin, str(user.pk))
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_only_admins_create_accounts_and_bad_input_is_refused():
+    with pytest.raises(PermissionDenied):
+        user_create(
+            actor=FacilitatorFactory(),
+            email="a@exemple.fr",
+            full_name="A",
+            role=Role.MEMBER,
+            password=GOOD_PASSWORD,
+        )
+    with pytest.raises(ValidationError) as excinfo:
+        user_create(actor=AdminFactory(), email="pas-une-adresse", full_name="", role="chef", password="123")
+    assert set(excinfo.value.message_dict) == {"email", "full_name", "role", "password"}
+    assert not User.objects.filter(full_name__in=["A", ""]).exclude(role=Role.ADMIN).exists()
 
 
 def test_profile_update_without_change_writes_nothing():
@@ -279,3 +405,16 @@ def test_the_last_admin_cannot_close_their_account():
 def test_factories_log_in_with_the_default_password():
     user = UserFactory()
     assert user.check_password(DEFAULT_PASSWORD)
+
+
+def test_closing_an_account_erases_emails_to_a_non_ascii_address(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        user = signup(email="Camille@Café.fr", full_name="Camille Lefèvre")
+    kept = OutgoingEmail.objects.create(
+        from_email="a@exemple.fr", to=["camille@cafe.fr"], subject="x", body="x"
+    )
+    assert OutgoingEmail.objects.exclude(pk=kept.pk).count() == 1  # the welcome email
+
+    user_deactivate(user=user, actor=user)
+
+    assert list(OutgoingEmail.objects.all()) == [kept]

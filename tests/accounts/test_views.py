@@ -299,7 +299,10 @@ def test_profile_edit(client):
     user = UserFactory(email="camille@exemple.fr", full_name="Camille")
     client.force_login(user)
 
-    response = client.post(PROFILE, {"full_name": "Camille Martin", "email": "c.martin@exemple.fr"})
+    response = client.post(
+        PROFILE,
+        {"full_name": "Camille Martin", "email": "c.martin@exemple.fr", "current_password": DEFAULT_PASSWORD},
+    )
 
     assert response.status_code == 302
     user.refresh_from_db()
@@ -344,3 +347,149 @@ def test_closing_my_account_asks_for_my_password_then_anonymises_and_logs_out(cl
     assert "camille" not in user.email
     login = client.post(LOGIN, {"username": "camille@exemple.fr", "password": DEFAULT_PASSWORD})
     assert login.status_code == 200
+
+
+def test_profile_email_change_without_the_password_is_refused_next_to_the_field(client):
+    user = UserFactory(email="camille@exemple.fr", full_name="Camille")
+    client.force_login(user)
+
+    response = client.post(PROFILE, {"full_name": "Camille", "email": "pirate@exemple.fr"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="id_current_password_error"' in html
+    assert "Indiquez votre mot de passe actuel pour changer d&#x27;adresse électronique." in html
+    # The error summary is a titled region, focused on load by app.js, linking to the field.
+    assert 'role="region" aria-labelledby="form-errors-title" tabindex="-1" data-focus-on-load' in html
+    assert '<h2 id="form-errors-title">Le formulaire contient des erreurs</h2>' in html
+    assert 'href="#id_current_password"' in html
+    user.refresh_from_db()
+    assert user.email == "camille@exemple.fr"
+    assert "pirate" not in client.get(PROFILE).content.decode()  # the shown value is the real one
+
+
+def test_profile_shows_actions_of_other_apps_with_a_french_label(client):
+    user = UserFactory()
+    AuditLogEntry.objects.create(
+        actor=user,
+        verb="actors.structure.created",
+        object_type="actors.structure",
+        object_id="7",
+        object_repr="Ressourcerie du Val",
+    )
+    AuditLogEntry.objects.create(actor=user, verb="actors.label.removed", object_type="actors.label")
+    client.force_login(user)
+
+    html = client.get(PROFILE).content.decode()
+
+    assert "Action : Ressourcerie du Val" in html
+    assert "actors.structure.created" not in html
+    assert "actors.label.removed" not in html
+
+
+# --- Client address behind proxies, rate limits ----------------------------------------------------------
+
+
+def _fail_logins(client, email, times, **headers):
+    for _ in range(times):
+        client.post(LOGIN, {"username": email, "password": "mauvais-mot-de-passe"}, **headers)
+
+
+def test_behind_one_proxy_the_lockout_is_per_forwarded_client(client, settings):
+    settings.ESSAIM_PROXY_COUNT = 1
+    UserFactory(email="camille@exemple.fr")
+    # Every request comes from nginx (127.0.0.1); nginx appends the real client to X-Forwarded-For.
+    attacker = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.9"}
+    owner = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.4"}
+    good = {"username": "camille@exemple.fr", "password": DEFAULT_PASSWORD}
+
+    _fail_logins(client, "camille@exemple.fr", 5, **attacker)
+
+    assert client.post(LOGIN, good, **attacker).status_code == 429
+    assert client.post(LOGIN, good, **owner).status_code == 302
+
+
+def test_without_proxy_a_spoofed_forwarded_for_does_not_change_the_lock_key(client, settings):
+    settings.ESSAIM_PROXY_COUNT = 0
+    UserFactory(email="camille@exemple.fr")
+    good = {"username": "camille@exemple.fr", "password": DEFAULT_PASSWORD}
+
+    for number in range(5):
+        client.post(
+            LOGIN,
+            {"username": "camille@exemple.fr", "password": "faux"},
+            REMOTE_ADDR="203.0.113.9",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{number}",
+        )
+
+    locked = client.post(LOGIN, good, REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="10.9.9.9")
+    assert locked.status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "1.1.1.1", "192.0.2.1"),
+        (1, "1.1.1.1, 2.2.2.2", "2.2.2.2"),
+        (2, "1.1.1.1, 2.2.2.2, 3.3.3.3", "2.2.2.2"),
+        (2, "3.3.3.3", "192.0.2.1"),  # shorter than the proxy chain
+        (1, "pas-une-adresse", "192.0.2.1"),
+        (1, "", "192.0.2.1"),
+        (1, " 2001:db8::1 ", "2001:db8::1"),
+    ],
+)
+def test_client_ip(settings, rf, proxies, forwarded, expected):
+    from essaim.accounts.lockout import client_ip
+
+    settings.ESSAIM_PROXY_COUNT = proxies
+    request = rf.get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+def test_signup_is_rate_limited_per_client_address(client, settings):
+    settings.ESSAIM_PROXY_COUNT = 1
+    from_a = {"HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+    # Probing existing addresses ("Un compte existe déjà") counts too.
+    UserFactory(email="camille@exemple.fr")
+    statuses = [
+        client.post(SIGNUP, signup_data(email="camille@exemple.fr"), **from_a).status_code for _ in range(5)
+    ]
+    blocked = client.post(SIGNUP, signup_data(email="nouveau@exemple.fr"), **from_a)
+
+    assert statuses == [200] * 5
+    assert blocked.status_code == 429
+    assert "Trop de demandes" in blocked.content.decode()
+    assert not User.objects.filter(email="nouveau@exemple.fr").exists()
+    other = client.post(SIGNUP, signup_data(email="nouveau@exemple.fr"), HTTP_X_FORWARDED_FOR="198.51.100.4")
+    assert other.status_code == 302
+    # Pages are still shown (GET is not counted).
+    client.logout()
+    assert client.get(SIGNUP, **from_a).status_code == 200
+
+
+def test_password_reset_is_rate_limited_per_email_and_per_address(
+    client, settings, django_capture_on_commit_callbacks
+):
+    settings.ESSAIM_PROXY_COUNT = 1
+    UserFactory(email="camille@exemple.fr")
+    url = reverse("accounts:password_reset")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        per_email = [
+            client.post(
+                url, {"email": "Camille@exemple.fr"}, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}"
+            ).status_code
+            for n in range(4)
+        ]
+    assert per_email == [302, 302, 302, 429]
+    assert len(mail.outbox) == 3
+
+    per_address = [
+        client.post(url, {"email": f"inconnu{n}@exemple.fr"}, HTTP_X_FORWARDED_FOR="198.51.100.4").status_code
+        for n in range(6)
+    ]
+    assert per_address == [302] * 5 + [429]
+    assert (
+        "Trop de demandes"
+        in client.post(url, {"email": "x@exemple.fr"}, HTTP_X_FORWARDED_FOR="198.51.100.4").content.decode()
+    )

@@ -180,3 +180,11 @@ def test_static_assets_of_the_layout_are_served(client):
         response = client.get(urlsplit(url).path)
         assert response.status_code == 200, url
         response.close()
+
+
+def test_privacy_page_states_the_retention_the_purge_applies(client, settings):
+    settings.ESSAIM_EMAIL_RETENTION_DAYS = 45
+    settings.ESSAIM_LOGIN_LOG_RETENTION_DAYS = 200
+    html = client.get(reverse("www:privacy")).content.decode()
+    assert "45 jours après leur envoi" in html
+    assert "200 jours, puis effacés automatiquement" in html

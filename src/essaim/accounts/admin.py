@@ -1,14 +1,47 @@
 """Django admin for accounts, for platform administrators only (the admin site requires is_staff, which only
 the administrator role has). Role changes and account closing go through the services, hence the audit log."""
 
+from contextvars import ContextVar
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm as DjangoAdminPasswordChangeForm
 from django.contrib.auth.forms import ReadOnlyPasswordHashField, SetPasswordMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from essaim.accounts.models import Role, User
-from essaim.accounts.services import LAST_ADMIN, normalize_email, user_deactivate, user_set_role, user_signup
+from essaim.accounts.services import (
+    LAST_ADMIN,
+    normalize_email,
+    user_admin_set_password,
+    user_create,
+    user_deactivate,
+    user_set_role,
+)
+
+# The administrator using the password view: Django's view builds the form without the request.
+_password_actor: ContextVar[User | None] = ContextVar("essaim_admin_password_actor", default=None)
+
+
+class AdminPasswordChangeForm(DjangoAdminPasswordChangeForm):
+    """Django's admin password form, saving through the accounts service (audit, lockout lifted).
+
+    The "disable password login" option is narrowed to "enabled" (Django's template expects the field):
+    closing an account is the way to end access, and it goes through its own service.
+    """
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        if "usable_password" in self.fields:
+            self.fields["usable_password"].choices = [("true", "Activée")]
+            self.fields["usable_password"].help_text = ""
+        self.fields["password1"].required = self.fields["password2"].required = True
+
+    def save(self, commit=True):
+        return user_admin_set_password(
+            user=self.user, password=self.cleaned_data["password1"], actor=_password_actor.get()
+        )
 
 
 class UserAdminCreationForm(SetPasswordMixin, forms.ModelForm):
@@ -83,6 +116,15 @@ class UserAdmin(DjangoUserAdmin):
     )
     actions = ["close_accounts"]
 
+    change_password_form = AdminPasswordChangeForm
+
+    def user_change_password(self, request, id, form_url=""):
+        token = _password_actor.set(request.user)
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            _password_actor.reset(token)
+
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.readonly_fields
 
@@ -95,13 +137,13 @@ class UserAdmin(DjangoUserAdmin):
             if "role" in form.changed_data:
                 user_set_role(user=obj, role=form.cleaned_data["role"], actor=request.user)
             return
-        created = user_signup(
+        created = user_create(
+            actor=request.user,
             email=form.cleaned_data["email"],
-            password=form.cleaned_data["password1"],
             full_name=form.cleaned_data["full_name"],
+            role=form.cleaned_data["role"],
+            password=form.cleaned_data["password1"],
         )
-        if form.cleaned_data["role"] != Role.MEMBER:
-            user_set_role(user=created, role=form.cleaned_data["role"], actor=request.user)
         # The admin goes on with ``obj`` (history entry, redirect): make it the created row.
         obj.pk = created.pk
         obj._state.adding = False

@@ -19,6 +19,8 @@ from essaim.core.models import AuditLogEntry, OutgoingEmail
 DUPLICATE_EMAIL = "Un compte existe déjà avec cette adresse électronique."
 INVALID_EMAIL = "Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr."
 LAST_ADMIN = "Il doit rester au moins un·e administrateur·rice de la plateforme."
+EMAIL_CHANGE_PASSWORD_MISSING = "Indiquez votre mot de passe actuel pour changer d'adresse électronique."  # noqa: S105
+EMAIL_CHANGE_PASSWORD_WRONG = "Le mot de passe actuel est incorrect. Saisissez-le à nouveau."  # noqa: S105
 FULL_NAME_MAX = User._meta.get_field("full_name").max_length
 
 
@@ -96,16 +98,53 @@ def user_signup(*, email: str, password: str, full_name: str) -> User:
 
 
 @transaction.atomic
-def user_update_profile(*, user: User, full_name: str, email: str) -> User:
+def user_create(*, actor: User, email: str, full_name: str, role: str, password: str) -> User:
+    """Create an account on behalf of a platform administrator (``actor``), with the role ``role``.
+
+    No welcome email (the person did not choose the password; the administrator passes it on). Audited as
+    ``accounts.user.created`` by ``actor``. Raises PermissionDenied unless ``actor`` is a platform
+    administrator, ValidationError (French, keyed by field) for an invalid or used email, a missing name, an
+    unknown role or a password refused by the validators.
+    """
+    if not (actor and actor.is_active and actor.is_platform_admin):
+        raise PermissionDenied("Seul·e un·e administrateur·rice de la plateforme peut créer un compte.")
+    errors: dict = {}
+    email = _clean_email(email, errors=errors)
+    full_name = _clean_full_name(full_name, errors=errors)
+    if role not in Role.values:
+        errors["role"] = "Rôle inconnu."
+    user = User(email=email, full_name=full_name, role=role)
+    try:
+        validate_password(password or "", user=user)
+    except ValidationError as exc:
+        errors["password"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    user.is_staff = user.is_superuser = role == Role.ADMIN
+    user.set_password(password)
+    _save_checking_email(user)
+    log_action(actor=actor, verb="accounts.user.created", obj=user, data={"role": role})
+    return user
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, full_name: str, email: str, current_password: str = "") -> User:
     """Change a person's name and email (the person acts on their own account).
 
-    The audit entry lists the changed fields, not their values (personal data). When the email changes, a
-    notice goes to the previous address so that a hijacked account is noticed. Raises ValidationError
-    (French, keyed by field) for a missing name or an invalid or already used email.
+    Changing the email requires ``current_password``: whoever holds an open session could otherwise take the
+    account over (the password reset goes to the email). The audit entry lists the changed fields, not their
+    values (personal data). When the email changes, a notice goes to the previous address so that a hijacked
+    account is noticed. Raises ValidationError (French, keyed by field) for a missing name, an invalid or
+    already used email, or a missing or wrong current password.
     """
     errors: dict = {}
     email = _clean_email(email, errors=errors, exclude_pk=user.pk)
     full_name = _clean_full_name(full_name, errors=errors)
+    if email and email != user.email and "email" not in errors:
+        if not current_password:
+            errors["current_password"] = EMAIL_CHANGE_PASSWORD_MISSING
+        elif not user.check_password(current_password):
+            errors["current_password"] = EMAIL_CHANGE_PASSWORD_WRONG
     if errors:
         raise ValidationError(errors)
     old_email = user.email
@@ -121,7 +160,11 @@ def user_update_profile(*, user: User, full_name: str, email: str) -> User:
     _save_checking_email(user, update_fields=changed)
     log_action(actor=user, verb="accounts.user.profile_updated", obj=user, data={"changed": changed})
     if "email" in changed:
-        _send_template_email(to=old_email, template="email_changed", context={"user": user})
+        _send_template_email(
+            to=old_email,
+            template="email_changed",
+            context={"user": user, "contact_email": settings.ESSAIM_CONTACT_EMAIL},
+        )
     return user
 
 
@@ -129,12 +172,38 @@ def user_update_profile(*, user: User, full_name: str, email: str) -> User:
 def user_set_password(*, user: User, password: str, reason: Literal["change", "reset"]) -> User:
     """Set a new password (after the form checked the old one or the reset token) and audit it.
 
-    Raises ValidationError (French) when the password validators refuse it.
+    A reset also lifts the login lockout of the account (the lockout page points to the reset), from every
+    address. Raises ValidationError (French) when the password validators refuse it.
     """
     validate_password(password, user=user)
     user.set_password(password)
     user.save(update_fields=["password"])
     log_action(actor=user, verb="accounts.user.password_changed", obj=user, data={"reason": reason})
+    if reason == "reset":
+        from axes.utils import reset as axes_reset
+
+        axes_reset(username=user.email)
+    return user
+
+
+@transaction.atomic
+def user_admin_set_password(*, user: User, password: str, actor: User) -> User:
+    """An administrator sets another person's password (Django admin), audited with ``actor`` as author.
+
+    Also lifts the login lockout. Raises PermissionDenied unless ``actor`` is a platform administrator, and
+    ValidationError (French) when the password validators refuse the password.
+    """
+    if not (actor and actor.is_active and actor.is_platform_admin):
+        raise PermissionDenied(
+            "Seul·e un·e administrateur·rice de la plateforme peut changer ce mot de passe."
+        )
+    validate_password(password, user=user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    log_action(actor=actor, verb="accounts.user.password_changed", obj=user, data={"reason": "admin"})
+    from axes.utils import reset as axes_reset
+
+    axes_reset(username=user.email)
     return user
 
 

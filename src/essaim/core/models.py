@@ -1,3 +1,5 @@
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Cast
@@ -66,14 +68,20 @@ class OutgoingEmailQuerySet(models.QuerySet):
     def addressed_to(self, email: str) -> "OutgoingEmailQuerySet":
         """Emails with ``email`` among their recipients (to, cc or bcc), on SQLite and PostgreSQL alike.
 
-        Recipients are JSON lists of "a@b.fr" or "Nom <a@b.fr>" strings; matching is done on their text.
+        Recipients are JSON lists of "a@b.fr" or "Nom <a@b.fr>" strings; matching is done on their JSON text.
+        SQLite stores non-ASCII characters escaped ("caf\\u00e9.fr") while PostgreSQL keeps them as they are,
+        so both spellings are looked for.
         """
         email = email.strip().lower()
+        patterns: list[str] = []
+        for spelling in (f'"{email}"', f"<{email}>"):
+            # json.dumps adds quotes around the string: drop them, the patterns carry their own delimiters.
+            escaped = json.dumps(spelling)[1:-1].replace('\\"', '"')
+            patterns += [spelling] if escaped == spelling else [spelling, escaped]
         condition = models.Q()
         for field in ("to", "cc", "bcc"):
-            alias = f"_{field}_text"
-            condition |= models.Q(**{f"{alias}__icontains": f'"{email}"'})
-            condition |= models.Q(**{f"{alias}__icontains": f"<{email}>"})
+            for pattern in patterns:
+                condition |= models.Q(**{f"_{field}_text__icontains": pattern})
         return self.alias(
             _to_text=Cast("to", models.TextField()),
             _cc_text=Cast("cc", models.TextField()),

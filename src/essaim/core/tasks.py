@@ -5,6 +5,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from essaim.core.mail import email_deliver, email_schedule_stalled
+from essaim.core.retention import retention_purge
 
 # One first attempt plus retries after 1, 2, 4, 8 minutes (growing delay). In immediate mode a failed task is
 # put in Huey's in-memory schedule rather than slept on, so tests never wait nor loop.
@@ -26,3 +27,9 @@ def deliver_email(outgoing_id: int) -> None:
 def deliver_pending_emails() -> None:
     """Safety net: emails whose task was lost (worker down at enqueue time) are scheduled again."""
     email_schedule_stalled()
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def purge_expired_data() -> None:
+    """Daily: delete emails and login records past the retention delays stated on the privacy page."""
+    retention_purge()

@@ -160,8 +160,16 @@ AXES_USERNAME_CALLABLE = "essaim.accounts.lockout.login_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env_int("ESSAIM_PROXY_COUNT", 0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Reverse proxies in front of the app: the client address is the Nth X-Forwarded-For entry from the right.
+ESSAIM_PROXY_COUNT = env_int("ESSAIM_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "essaim.accounts.lockout.client_ip"
+# Sign-up and password reset limits (django-ratelimit, counted in the default cache).
+ESSAIM_SIGNUP_RATE = env_str("ESSAIM_SIGNUP_RATE", "5/h")
+ESSAIM_PASSWORD_RESET_RATE = env_str("ESSAIM_PASSWORD_RESET_RATE", "5/h")
+ESSAIM_PASSWORD_RESET_EMAIL_RATE = env_str("ESSAIM_PASSWORD_RESET_EMAIL_RATE", "3/h")
+# Retention (privacy page): sent or failed emails, and login logs/attempts, are purged after these delays.
+ESSAIM_EMAIL_RETENTION_DAYS = env_int("ESSAIM_EMAIL_RETENTION_DAYS", 30)
+ESSAIM_LOGIN_LOG_RETENTION_DAYS = env_int("ESSAIM_LOGIN_LOG_RETENTION_DAYS", 365)
 
 # --- Email --------------------------------------------------------------------------------------------
 # Every message is stored as a row, then delivered by a background task with retries.

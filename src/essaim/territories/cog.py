@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models.deletion import ProtectedError
 
 from essaim.core.audit import log_action
 from essaim.core.text import normalize
@@ -34,6 +35,9 @@ COG_INTEGRITY = (
 COG_TARBALL_NAME = f"etalab-decoupage-administratif-{COG_VERSION}.tgz"
 # Metropolitan France and the five DROM; the collectivités d'outre-mer (zone "com") are left out.
 KEPT_ZONES = frozenset({"metro", "drom"})
+# Former communes absorbed into a "commune nouvelle" (or associated to another): their "chefLieu" is the
+# code of the current commune that took them over.
+MERGED_TYPES = frozenset({"commune-deleguee", "commune-associee"})
 DATA_FILES = ("regions.json", "departements.json", "epci.json", "communes.json")
 BATCH_SIZE = 2000
 
@@ -190,6 +194,8 @@ class CogData:
         default_factory=dict
     )  # code -> (name, search_name, dep, epci, population)
     postal_codes: set[tuple[str, str]] = field(default_factory=set)  # (postal code, commune code)
+    # Former commune code -> current commune code, for codes that are no longer current communes.
+    successors: dict[str, str] = field(default_factory=dict)
 
 
 def cog_parse(source: CogSource) -> CogData:
@@ -233,8 +239,15 @@ def cog_parse(source: CogSource) -> CogData:
                     f"({membership[member_code]} et {code})."
                 )
 
+    chef_lieux: dict[str, str] = {}
     for index, entry in enumerate(_entries(source.read_json("data/communes.json"), "communes.json")):
-        if _field(entry, "type", "communes.json", index) != "commune-actuelle":
+        kind = _field(entry, "type", "communes.json", index)
+        if kind in MERGED_TYPES:
+            chef_lieu = _field(entry, "chefLieu", "communes.json", index, required=False)
+            if chef_lieu is not None:
+                chef_lieux[_field(entry, "code", "communes.json", index)] = chef_lieu
+            continue
+        if kind != "commune-actuelle":
             continue
         if _field(entry, "zone", "communes.json", index) not in KEPT_ZONES:
             continue
@@ -262,6 +275,13 @@ def cog_parse(source: CogSource) -> CogData:
             data.postal_codes.add((postal_code, code))
     if not data.communes:
         raise TerritoryError("Fichier communes.json invalide : aucune commune actuelle.")
+    # A commune déléguée often keeps the code of its commune nouvelle: only codes that stopped being
+    # current communes have a successor, and only a kept current commune can be one.
+    data.successors = {
+        code: chef_lieu
+        for code, chef_lieu in chef_lieux.items()
+        if code not in data.communes and chef_lieu in data.communes
+    }
     return data
 
 
@@ -287,6 +307,18 @@ class LoadSummary:
     deleted: dict[str, int] = field(default_factory=dict)
     perimeters_rebuilt: int = 0
     seconds: float = 0.0
+    # Deleted commune code -> the current commune that absorbed it (from the COG's communes déléguées).
+    merged: dict[str, str] = field(default_factory=dict)
+    # Rows of other apps re-pointed from a merged commune to its successor, per model label.
+    repointed: dict[str, int] = field(default_factory=dict)
+    # Rows of other apps that referenced a commune deleted without a known successor, per model label.
+    orphaned: dict[str, int] = field(default_factory=dict)
+    # Perimeters with unknown codes, renamed communes or that would have become empty (PerimeterReport).
+    perimeter_reports: list = field(default_factory=list)
+
+    @property
+    def perimeters_needing_attention(self) -> list:
+        return [report for report in self.perimeter_reports if report.needs_attention]
 
 
 def _upsert(model, rows: dict[str, tuple], fields: list[str], label: str, summary: LoadSummary) -> list[str]:
@@ -306,8 +338,81 @@ def _upsert(model, rows: dict[str, tuple], fields: list[str], label: str, summar
 
 
 def _delete_codes(model, codes: list[str]) -> None:
+    """Delete rows by code; TerritoryError (French) when rows of another app still protect them."""
     for start in range(0, len(codes), BATCH_SIZE):
-        model.objects.filter(code__in=codes[start : start + BATCH_SIZE]).delete()
+        try:
+            model.objects.filter(code__in=codes[start : start + BATCH_SIZE]).delete()
+        except ProtectedError as exc:
+            labels = sorted({obj._meta.label for obj in exc.protected_objects})
+            raise TerritoryError(
+                f"Impossible de supprimer des {model._meta.verbose_name_plural} disparues du COG : "
+                f"elles sont encore utilisées par {', '.join(labels)}."
+            ) from exc
+
+
+# Territories' own tables that point to communes and are rebuilt by the load itself.
+_REBUILT_COMMUNE_TABLES = frozenset({"territories.PostalCode", "territories.PerimeterCommune"})
+
+
+def _commune_references() -> list[models.ForeignKey]:
+    """Foreign keys (one-to-one included) of any app pointing to Commune, hidden ones (related_name "+",
+    many-to-many through tables) included, except the tables the load rebuilds."""
+    return [
+        relation.field
+        for relation in Commune._meta.get_fields(include_hidden=True)
+        if relation.auto_created
+        and not relation.concrete
+        and isinstance(getattr(relation, "field", None), models.ForeignKey)
+        and relation.related_model._meta.label not in _REBUILT_COMMUNE_TABLES
+    ]
+
+
+def _commune_references_repoint(
+    stale_codes: list[str], successors: dict[str, str], summary: LoadSummary
+) -> None:
+    """Before stale communes are deleted, point every foreign key to a merged commune at its successor
+    (counted in ``summary.repointed``) and count references to communes gone without a successor
+    (``summary.orphaned``: their on_delete applies). TerritoryError when a re-pointing breaks a
+    uniqueness rule of the other app (e.g. two merged communes on a one-to-one field)."""
+    if not stale_codes:
+        return
+    summary.merged = {code: successors[code] for code in stale_codes if code in successors}
+    wanted = sorted(set(stale_codes) | set(summary.merged.values()))
+    rows: dict[str, dict] = {}
+    for start in range(0, len(wanted), BATCH_SIZE):
+        batch = Commune.objects.filter(code__in=wanted[start : start + BATCH_SIZE]).values()
+        rows.update((row["code"], row) for row in batch)
+    for field_ in _commune_references():
+        model = field_.model
+        label = model._meta.label
+        target = field_.target_field.attname  # "id", or "code" for a to_field="code" key
+        old_to_new = {rows[old][target]: rows[new][target] for old, new in summary.merged.items()}
+        orphans = [rows[code][target] for code in stale_codes if code not in summary.merged]
+        manager = model._base_manager
+        for start in range(0, len(orphans), BATCH_SIZE):
+            count = manager.filter(**{f"{field_.attname}__in": orphans[start : start + BATCH_SIZE]}).count()
+            if count:
+                summary.orphaned[label] = summary.orphaned.get(label, 0) + count
+        olds = sorted(old_to_new)
+        referenced: set = set()
+        for start in range(0, len(olds), BATCH_SIZE):
+            referenced.update(
+                manager.filter(**{f"{field_.attname}__in": olds[start : start + BATCH_SIZE]})
+                .values_list(field_.attname, flat=True)
+                .distinct()
+            )
+        by_new: dict = {}
+        for old in referenced:
+            by_new.setdefault(old_to_new[old], []).append(old)
+        for new, group in sorted(by_new.items()):
+            try:
+                count = manager.filter(**{f"{field_.attname}__in": group}).update(**{field_.attname: new})
+            except IntegrityError as exc:
+                raise TerritoryError(
+                    f"Impossible de rattacher les {model._meta.verbose_name_plural} des communes fusionnées "
+                    f"à leur commune nouvelle ({label}.{field_.name}) : {exc}"
+                ) from exc
+            summary.repointed[label] = summary.repointed.get(label, 0) + count
 
 
 def _sync_postal_codes(pairs: set[tuple[str, str]], summary: LoadSummary) -> None:
@@ -342,7 +447,7 @@ def territories_load_cog(
     from the source are deleted, perimeters are rebuilt from their definitions. Raises TerritoryError (French
     message) on a missing, truncated or corrupt source or a wrong package version; nothing is written then.
     """
-    from essaim.territories.services import perimeters_rebuild
+    from essaim.territories.services import perimeter_communes_snapshot, perimeters_rebuild
 
     progress = progress or _quiet
     started = time.monotonic()
@@ -364,13 +469,18 @@ def territories_load_cog(
         progress("Régions, départements et EPCI enregistrés ; communes…")
         fields = ["name", "search_name", "departement_id", "epci_id", "population"]
         stale_communes = _upsert(Commune, data.communes, fields, "communes", summary)
+        # Taken before the deletions cascade to the perimeters' links.
+        previous_perimeters = perimeter_communes_snapshot()
+        _commune_references_repoint(stale_communes, data.successors, summary)
         _delete_codes(Commune, stale_communes)
         _delete_codes(Epci, stale_epcis)
         _delete_codes(Departement, stale_departements)
         _delete_codes(Region, stale_regions)
         progress("Communes enregistrées ; codes postaux…")
         _sync_postal_codes(data.postal_codes, summary)
-        summary.perimeters_rebuilt = perimeters_rebuild()
+        rebuild = perimeters_rebuild(successors=data.successors, previous=previous_perimeters)
+        summary.perimeters_rebuilt = rebuild.changed
+        summary.perimeter_reports = rebuild.reports
         summary.seconds = round(time.monotonic() - started, 2)
         log_action(
             actor=None,
@@ -381,6 +491,10 @@ def territories_load_cog(
                 "created": summary.created,
                 "updated": summary.updated,
                 "deleted": summary.deleted,
+                "merged": summary.merged,
+                "repointed": summary.repointed,
+                "orphaned": summary.orphaned,
+                "perimeters": [report.as_data() for report in summary.perimeter_reports],
             },
         )
     tables_analyze()

@@ -248,25 +248,50 @@ def _geocoder_fetch(base_url: str, code: str, timeout: float) -> tuple[float, fl
     return round(lat, 6), round(lon, 6)
 
 
-def territories_geocode_missing(*, progress: Progress | None = None, timeout: float = 10.0) -> int:
+Geocoder = Callable[[str], tuple[float, float] | None]
+
+
+def territories_geocode_missing(
+    *, progress: Progress | None = None, timeout: float = 10.0, geocoder: Geocoder | None = None
+) -> int:
     """Give a point to communes still without one using the public geo.api.gouv.fr service
-    (``settings.ESSAIM_GEOCODER_URL``). Returns how many communes got a point. Raises TerritoryError
-    when the service cannot be reached (offline). Never used in tests."""
+    (``settings.ESSAIM_GEOCODER_URL``), or ``geocoder`` (commune code -> (lat, lon) or None) when given.
+    Returns how many communes got a point. Each point is saved at once, so an interruption keeps the
+    points already found; the audit entry is written in every case (``interrupted`` tells whether the run
+    stopped early). Raises TerritoryError when the service cannot be reached (offline)."""
     progress = progress or _quiet
     base_url = getattr(settings, "ESSAIM_GEOCODER_URL", "https://geo.api.gouv.fr")
-    found = 0
-    for commune_id, code in Commune.objects.filter(latitude__isnull=True).values_list("id", "code"):
-        try:
-            point = _geocoder_fetch(base_url, code, timeout)
-        except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-            raise TerritoryError(
-                f"Service de géocodage injoignable ({base_url}) : {exc}. Êtes-vous hors ligne ?"
-            ) from exc
-        if point is None:
-            progress(f"Pas de point trouvé pour la commune {code}.")
-            continue
-        Commune.objects.filter(pk=commune_id).update(latitude=point[0], longitude=point[1])
-        found += 1
-    if found:
-        log_action(actor=None, verb="territories.points.geocoded", data={"communes": found})
-    return found
+    if geocoder is None:
+
+        def geocoder(code: str) -> tuple[float, float] | None:
+            return _geocoder_fetch(base_url, code, timeout)
+
+    written: list[str] = []
+    error = ""
+    try:
+        for commune_id, code in Commune.objects.filter(latitude__isnull=True).values_list("id", "code"):
+            try:
+                point = geocoder(code)
+            except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+                error = str(exc)
+                raise TerritoryError(
+                    f"Service de géocodage injoignable ({base_url}) : {exc}. Êtes-vous hors ligne ? "
+                    f"{len(written)} commune(s) déjà complétée(s) sont conservées."
+                ) from exc
+            if point is None:
+                progress(f"Pas de point trouvé pour la commune {code}.")
+                continue
+            Commune.objects.filter(pk=commune_id).update(latitude=point[0], longitude=point[1])
+            written.append(code)
+    except BaseException as exc:
+        error = error or f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        # Also after a failure midway: the points already written are committed and must be traceable.
+        if written or error:
+            log_action(
+                actor=None,
+                verb="territories.points.geocoded",
+                data={"communes": len(written), "codes": written, "interrupted": bool(error), "error": error},
+            )
+    return len(written)

@@ -1,6 +1,7 @@
 """Write operations on territories: reference loads and perimeters."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -20,9 +21,12 @@ from essaim.territories.models import (
 
 __all__ = [
     "LoadSummary",
+    "PerimeterReport",
+    "PerimetersRebuild",
     "PointsSummary",
     "TerritoryError",
     "home_perimeter_get",
+    "perimeter_communes_snapshot",
     "perimeter_save",
     "perimeter_set_home",
     "perimeters_rebuild",
@@ -40,10 +44,13 @@ def _clean_codes(codes: Iterable[str]) -> list[str]:
     return sorted({str(code).strip() for code in codes if str(code).strip()})
 
 
-def _commune_ids_resolve(definition: dict[str, list[str]], *, strict: bool) -> set[int]:
+def _commune_ids_resolve(
+    definition: dict[str, list[str]], *, strict: bool, unknown_codes: dict[str, list[str]] | None = None
+) -> set[int]:
     """Commune ids covered by ``definition`` ({"epci": [...], "departement": [...], ...}).
 
-    With ``strict``, unknown codes raise TerritoryError naming them; otherwise they are skipped.
+    With ``strict``, unknown codes raise TerritoryError naming them; otherwise they are skipped and, when
+    ``unknown_codes`` is given, recorded there (unit -> codes).
     """
     lookups = {
         "epci": (Epci, "epci_id"),
@@ -61,6 +68,8 @@ def _commune_ids_resolve(definition: dict[str, list[str]], *, strict: bool) -> s
         missing = [code for code in codes if code not in known]
         if missing:
             unknown.append(f"{_UNIT_LABELS[unit]} : {', '.join(missing)}")
+            if unknown_codes is not None:
+                unknown_codes[unit] = missing
         if known:
             commune_ids.update(
                 Commune.objects.filter(**{f"{commune_field}__in": known}).values_list("id", flat=True)
@@ -185,17 +194,113 @@ def home_perimeter_for_request(request) -> Perimeter | None:
     return request._essaim_home_perimeter
 
 
-def perimeters_rebuild() -> int:
+@dataclass
+class PerimeterReport:
+    """What a COG update did to one perimeter that needs a look (unknown codes, renamed communes...)."""
+
+    slug: str
+    name: str
+    is_home: bool
+    unknown: dict[str, list[str]] = field(default_factory=dict)  # unit -> codes gone from the COG
+    renamed: dict[str, str] = field(default_factory=dict)  # merged commune code -> its successor
+    # The definition resolved to no commune at all: the previous communes were kept instead.
+    kept_previous: bool = False
+    communes: int = 0
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.unknown) or self.kept_previous
+
+    def message(self) -> str:
+        """A French sentence for the command output."""
+        home = " (territoire d'action)" if self.is_home else ""
+        parts = []
+        if self.renamed:
+            parts.append(
+                "communes fusionnées remplacées par leur commune nouvelle : "
+                + ", ".join(f"{old} → {new}" for old, new in sorted(self.renamed.items()))
+            )
+        if self.unknown:
+            gone = (f"{_UNIT_LABELS[unit]} : {', '.join(codes)}" for unit, codes in self.unknown.items())
+            parts.append("codes disparus du COG, ignorés : " + " ; ".join(gone))
+        if self.kept_previous:
+            parts.append(
+                f"le périmètre serait devenu vide : ses {self.communes} communes précédentes sont conservées"
+            )
+        if self.needs_attention:
+            parts.append("à corriger (essaim perimeter_save)")
+        return f"Périmètre « {self.name} »{home} : " + " ; ".join(parts) + "."
+
+    def as_data(self) -> dict:
+        return {
+            "slug": self.slug,
+            "is_home": self.is_home,
+            "unknown": self.unknown,
+            "renamed": self.renamed,
+            "kept_previous": self.kept_previous,
+            "communes": self.communes,
+        }
+
+
+@dataclass
+class PerimetersRebuild:
+    changed: int = 0  # perimeters whose commune set changed
+    reports: list[PerimeterReport] = field(default_factory=list)
+
+
+def perimeter_communes_snapshot() -> dict[int, set[str]]:
+    """Commune codes of every perimeter (perimeter id -> codes), to take before communes are deleted."""
+    snapshot: dict[int, set[str]] = {}
+    for perimeter_id, code in PerimeterCommune.objects.values_list("perimeter_id", "commune__code"):
+        snapshot.setdefault(perimeter_id, set()).add(code)
+    return snapshot
+
+
+def _commune_ids_for_codes(codes: Iterable[str]) -> set[int]:
+    codes = sorted(codes)
+    ids: set[int] = set()
+    for start in range(0, len(codes), 2000):
+        ids.update(Commune.objects.filter(code__in=codes[start : start + 2000]).values_list("id", flat=True))
+    return ids
+
+
+def perimeters_rebuild(
+    *, successors: dict[str, str] | None = None, previous: dict[int, set[str]] | None = None
+) -> PerimetersRebuild:
     """Recompute every perimeter's communes from its stored definition (after a COG load).
 
-    Codes that disappeared from the COG are skipped. Returns how many perimeters changed.
+    ``successors`` maps merged commune codes to the current commune that absorbed them: such codes are
+    replaced in the definition (saved). Other codes gone from the COG are skipped and reported. A perimeter
+    whose definition now resolves to no commune keeps its previous communes (``previous``, taken by
+    :func:`perimeter_communes_snapshot` before the deletions, mapped through ``successors``; by default its
+    current ones) and is reported as needing attention: the home perimeter is never silently emptied.
+    Never raises for unknown codes.
     """
-    changed = 0
-    for perimeter in Perimeter.objects.all():
+    successors = successors or {}
+    result = PerimetersRebuild()
+    for perimeter in Perimeter.objects.order_by("slug"):
         if not perimeter.definition:
             continue
-        added, removed = _perimeter_communes_sync(
-            perimeter, _commune_ids_resolve(perimeter.definition, strict=False)
-        )
-        changed += bool(added or removed)
-    return changed
+        report = PerimeterReport(slug=perimeter.slug, name=perimeter.name, is_home=perimeter.is_home)
+        definition = dict(perimeter.definition)
+        commune_codes = definition.get("commune") or []
+        report.renamed = {code: successors[code] for code in commune_codes if code in successors}
+        if report.renamed:
+            definition["commune"] = sorted({successors.get(code, code) for code in commune_codes})
+            perimeter.definition = definition
+            perimeter.save(update_fields=["definition", "updated_at"])
+        commune_ids = _commune_ids_resolve(definition, strict=False, unknown_codes=report.unknown)
+        if not commune_ids:
+            if previous is None:
+                kept = set(perimeter.commune_links.values_list("commune_id", flat=True))
+            else:
+                codes = previous.get(perimeter.pk, set())
+                kept = _commune_ids_for_codes({successors.get(code, code) for code in codes})
+            if kept:
+                commune_ids, report.kept_previous = kept, True
+        report.communes = len(commune_ids)
+        added, removed = _perimeter_communes_sync(perimeter, commune_ids)
+        result.changed += bool(added or removed)
+        if report.renamed or report.needs_attention:
+            result.reports.append(report)
+    return result

@@ -94,7 +94,12 @@ class IdentityForm(forms.Form):
 
 
 class ProfileForm(IdentityForm):
-    pass
+    current_password = _password_field(
+        "Mot de passe actuel",
+        "current-password",
+        required=False,
+        help_text="Obligatoire seulement pour changer d'adresse électronique.",
+    )
 
 
 class SignupForm(IdentityForm):

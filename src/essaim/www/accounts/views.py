@@ -12,9 +12,11 @@ from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
 
 from essaim.accounts import access
-from essaim.accounts.services import user_deactivate, user_signup, user_update_profile
+from essaim.accounts.lockout import client_ip_key
+from essaim.accounts.services import normalize_email, user_deactivate, user_signup, user_update_profile
 from essaim.core.access import deny_unless
 from essaim.core.models import AuditLogEntry
 from essaim.www.accounts import forms
@@ -29,6 +31,39 @@ AUDIT_LABELS = {
     "accounts.user.role_changed": "Changement de rôle",
     "accounts.user.closed": "Fermeture du compte",
 }
+
+
+def _email_key(group, request) -> str:
+    return normalize_email(request.POST.get("email", ""))
+
+
+def _over_limit(request, *, group: str, limits: list[tuple]) -> bool:
+    """Count this POST against each (key, rate setting name) limit; True when one of them is exceeded.
+
+    Every limit is incremented (no short-circuit), so that an address blocked by one limit keeps counting.
+    """
+    exceeded = False
+    for key, rate_setting in limits:
+        exceeded |= is_ratelimited(
+            request,
+            group=f"{group}:{rate_setting}",
+            key=key,
+            rate=getattr(settings, rate_setting),
+            method="POST",
+            increment=True,
+        )
+    return exceeded
+
+
+def _too_many_requests(request):
+    return render(request, "accounts/rate_limited.html", status=429)
+
+
+def _audit_label(entry: AuditLogEntry) -> str:
+    """A French label for an audit entry; actions of other apps get a generic one naming their object."""
+    if entry.verb in AUDIT_LABELS:
+        return AUDIT_LABELS[entry.verb]
+    return f"Action : {entry.object_repr}" if entry.object_repr else "Action"
 
 
 def _safe_next(request) -> str | None:
@@ -58,6 +93,12 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
     next_url = _safe_next(request)
+    # Counts every POST, valid or not: the "account already exists" answer cannot be used to list accounts
+    # at scale.
+    if request.method == "POST" and _over_limit(
+        request, group="signup", limits=[(client_ip_key, "ESSAIM_SIGNUP_RATE")]
+    ):
+        return _too_many_requests(request)
     form = forms.SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -76,6 +117,7 @@ def signup(request):
 
 
 @login_required
+@sensitive_post_parameters("current_password")
 @require_http_methods(["GET", "POST"])
 def profile(request):
     user = request.user
@@ -86,7 +128,10 @@ def profile(request):
         if form.is_valid():
             try:
                 user_update_profile(
-                    user=user, full_name=form.cleaned_data["full_name"], email=form.cleaned_data["email"]
+                    user=user,
+                    full_name=form.cleaned_data["full_name"],
+                    email=form.cleaned_data["email"],
+                    current_password=form.cleaned_data["current_password"],
                 )
             except ValidationError as exc:
                 user.refresh_from_db()
@@ -96,7 +141,7 @@ def profile(request):
                 return redirect("accounts:profile")
     entries = list(AuditLogEntry.objects.concerning_user(user)[:RECENT_AUDIT_ENTRIES])
     for entry in entries:
-        entry.label = AUDIT_LABELS.get(entry.verb, entry.verb)
+        entry.label = _audit_label(entry)
     context = {"form": form, "audit_entries": entries, "can_close": access.can_close_account(user, user)}
     return render(request, "accounts/profile.html", context)
 
@@ -135,6 +180,16 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "accounts/password_reset_email.txt"
     subject_template_name = "accounts/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        # Limits both the sender (per address) and the target (per email): no inbox can be flooded.
+        limits = [
+            (client_ip_key, "ESSAIM_PASSWORD_RESET_RATE"),
+            (_email_key, "ESSAIM_PASSWORD_RESET_EMAIL_RATE"),
+        ]
+        if _over_limit(request, group="password_reset", limits=limits):
+            return _too_many_requests(request)
+        return super().post(request, *args, **kwargs)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -90,7 +90,13 @@ def legal(request):
 
 
 def privacy(request):
-    return render(request, "www/privacy.html", operator_context())
+    # The page states the retention periods the purge task really applies (core.retention).
+    context = {
+        **operator_context(),
+        "email_retention_days": settings.ESSAIM_EMAIL_RETENTION_DAYS,
+        "login_log_retention_days": settings.ESSAIM_LOGIN_LOG_RETENTION_DAYS,
+    }
+    return render(request, "www/privacy.html", context)
 
 
 def sitemap(request):

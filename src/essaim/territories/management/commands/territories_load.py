@@ -31,6 +31,21 @@ class Command(BaseCommand):
                 f"  {label} : {count} (ajout {summary.created[label]}, mise à jour {summary.updated[label]}, "
                 f"suppression {summary.deleted[label]})"
             )
+        if summary.merged:
+            self.stdout.write(
+                f"  communes fusionnées (remplacées par leur commune nouvelle) : {len(summary.merged)}"
+            )
+        for label, count in sorted(summary.repointed.items()):
+            self.stdout.write(f"  {label} : {count} rattachement(s) à la commune nouvelle")
+        for label, count in sorted(summary.orphaned.items()):
+            self.stdout.write(
+                self.style.WARNING(
+                    f"  {label} : {count} ligne(s) liée(s) à une commune supprimée sans successeur connu"
+                )
+            )
         if summary.perimeters_rebuilt:
             self.stdout.write(f"  périmètres recalculés : {summary.perimeters_rebuilt}")
+        for report in summary.perimeter_reports:
+            style = self.style.WARNING if report.needs_attention else (lambda text: text)
+            self.stdout.write(style(f"  {report.message()}"))
         self.stdout.write(self.style.SUCCESS(f"COG chargé en {summary.seconds} s."))

@@ -30,7 +30,16 @@
     });
   }
 
+  /* Error summaries present at page load: move the focus there so that screen readers announce them. */
+  function focusOnLoad() {
+    var target = document.querySelector("[data-focus-on-load]");
+    if (target) {
+      target.focus();
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-nav-toggle]").forEach(setupNavToggle);
+    focusOnLoad();
   });
 })();
