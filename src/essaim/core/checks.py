@@ -1,7 +1,7 @@
-"""System checks of the platform's configuration (``manage.py check`` and ``check --deploy``)."""
+"""System checks of the platform's configuration (shown by every command, ``essaim serve`` included)."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import Tags, Warning, register
 
 NO_EMAIL_HOST = (
     "EMAIL_HOST n'est pas défini en production : les courriels (dont les liens de réinitialisation du mot de "
@@ -12,25 +12,13 @@ NO_EMAIL_HOST_HINT = (
 )
 
 
-def _emails_go_to_logs() -> bool:
-    return (
-        not settings.DEBUG
-        and getattr(settings, "ESSAIM_ENVIRONMENT", "") == "production"
-        and not getattr(settings, "EMAIL_HOST", None)
-    )
-
-
 @register(Tags.compatibility)
 def check_email_host(app_configs=None, **kwargs) -> list:
-    """Warning at every command (runserver, migrate…): a production without SMTP leaks reset links to logs."""
-    if _emails_go_to_logs():
+    """Warn when a production instance has no SMTP server: reset links would only reach the logs.
+
+    A warning, not an error: an operator may open an instance before its mail is set up, and login works
+    without it; ``essaim serve`` prints the warning at every start so it cannot go unnoticed.
+    """
+    if not settings.DEBUG and settings.ESSAIM_ENVIRONMENT == "production" and not settings.EMAIL_HOST:
         return [Warning(NO_EMAIL_HOST, hint=NO_EMAIL_HOST_HINT, id="essaim.W001")]
-    return []
-
-
-@register(Tags.security, deploy=True)
-def check_email_host_deploy(app_configs=None, **kwargs) -> list:
-    """Error for ``check --deploy``: deployment scripts must stop until SMTP is configured."""
-    if _emails_go_to_logs():
-        return [Error(NO_EMAIL_HOST, hint=NO_EMAIL_HOST_HINT, id="essaim.E001")]
     return []
