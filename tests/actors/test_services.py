@@ -96,6 +96,20 @@ def test_forbidden_transition_is_refused_in_french_and_changes_nothing(start, ta
     assert not AuditLogEntry.objects.filter(verb="actors.structure.status_changed").exists()
 
 
+def test_transition_is_checked_against_the_stored_status_not_a_stale_copy():
+    """Another request archived the draft meanwhile: a stale copy still saying "draft" cannot send it to the
+    review queue (draft -> pending is allowed, archived -> pending is not)."""
+    facilitator = FacilitatorFactory()
+    structure = StructureFactory(status=Status.DRAFT)
+    stale = Structure.objects.get(pk=structure.pk)
+    services.structure_set_status(structure=structure, status=Status.ARCHIVED, actor=facilitator)
+
+    with pytest.raises(ValidationError, match="Archivée"):
+        services.structure_set_status(structure=stale, status=Status.PENDING, actor=facilitator)
+    structure.refresh_from_db()
+    assert structure.status == Status.ARCHIVED
+
+
 def test_membership_add_is_idempotent_and_logs_role_changes():
     user, structure = UserFactory(), StructureFactory()
     services.membership_add(user=user, structure=structure, actor=None)

@@ -143,3 +143,38 @@ def test_unpublished_detail_is_shown_to_members_and_facilitators(client, status)
 
 def test_unknown_slug_is_404(client):
     assert client.get(reverse("actors:detail", args=["inconnue"])).status_code == 404
+
+
+def test_detail_shows_the_card_and_the_qualification_rule_to_facilitators_only(client):
+    from essaim.actors import services
+    from essaim.actors.models import LegalCategory, PendingChange
+
+    category = LegalCategory.objects.create(code="5458", label="SARL coopérative de production (SCOP)")
+    structure = services.structure_create(
+        name="Ozon",
+        family="cooperative",
+        cooperative_kind="scop",
+        actor=None,
+        status="published",
+        siren="552100554",
+        legal_category=category,
+        headcount_band="12",
+        phone="05 61 00 00 00",
+    )
+    PendingChange.objects.create(
+        structure=structure,
+        field="name",
+        old_value="Ozon",
+        new_value="OZON SCOP",
+        source="sirene",
+        created_at=structure.created_at,
+    )
+    public = client.get(detail_url(structure)).content.decode()
+    assert "552100554" in public and "20 à 49 salariés" in public and "05 61 00 00 00" in public
+    assert "Règle appliquée" not in public and "OZON SCOP" not in public
+
+    client.force_login(FacilitatorFactory())
+    html = client.get(detail_url(structure)).content.decode()
+    assert "5458 SARL coopérative de production (SCOP) → coopérative (SCOP" in html
+    assert "OZON SCOP" in html
+    assert "Équipe d&#x27;animation" in html  # Provenance of the fields typed by a facilitator.

@@ -22,6 +22,13 @@ def structure_can_edit(user, structure: Structure) -> bool:
     return bool(can_edit_structure.test(user, structure))
 
 
+def structure_can_see_qualification(user, structure: Structure) -> bool:
+    """The qualification rule, provenance and pending changes are working data for facilitators."""
+    if structure is None:
+        return False
+    return bool(is_facilitator.test(user))
+
+
 def structure_can_moderate(user) -> bool:
     """Publishing, archiving and creating cards for others is the facilitators' job."""
     return bool(is_facilitator.test(user))

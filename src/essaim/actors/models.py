@@ -2,7 +2,10 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
 
+from essaim.actors.identifiers import validate_rna, validate_siren, validate_siret
 from essaim.territories.models import Commune
 
 
@@ -49,6 +52,122 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+def one_of(field: str, values) -> models.Q:
+    """``field`` is one of ``values``, as an OR of equalities: SQLite evaluates an ``IN (...)`` list inside a
+    CHECK constraint several times slower, which matters when importing a million rows."""
+    condition = models.Q()
+    for value in values:
+        condition |= models.Q(**{field: value})
+    return condition
+
+
+class HeadcountBand(models.TextChoices):
+    """INSEE headcount bands ("tranches d'effectifs salariés") as published in SIRENE."""
+
+    NON_EMPLOYER = "NN", "Unité non employeuse"
+    ZERO = "00", "0 salarié"
+    FROM_1 = "01", "1 ou 2 salariés"
+    FROM_3 = "02", "3 à 5 salariés"
+    FROM_6 = "03", "6 à 9 salariés"
+    FROM_10 = "11", "10 à 19 salariés"
+    FROM_20 = "12", "20 à 49 salariés"
+    FROM_50 = "21", "50 à 99 salariés"
+    FROM_100 = "22", "100 à 199 salariés"
+    FROM_200 = "31", "200 à 249 salariés"
+    FROM_250 = "32", "250 à 499 salariés"
+    FROM_500 = "41", "500 à 999 salariés"
+    FROM_1000 = "42", "1 000 à 1 999 salariés"
+    FROM_2000 = "51", "2 000 à 4 999 salariés"
+    FROM_5000 = "52", "5 000 à 9 999 salariés"
+    FROM_10000 = "53", "10 000 salariés et plus"
+
+
+class SireneEssFlag(models.TextChoices):
+    """SIRENE's ``economieSocialeSolidaireUniteLegale``."""
+
+    YES = "O", "Oui"
+    NO = "N", "Non"
+
+
+class Source(models.TextChoices):
+    """Where the value of a field comes from."""
+
+    SIRENE = "sirene", "Import SIRENE"
+    CSV = "csv", "Import CSV"
+    DATAINCLUSION = "datainclusion", "Import data·inclusion"
+    FACILITATOR = "facilitator", "Équipe d'animation"
+    STRUCTURE = "structure", "La structure elle-même"
+
+
+# Sources typed by a person: their values count as verified by a human.
+HUMAN_SOURCES = frozenset({Source.FACILITATOR, Source.STRUCTURE})
+
+
+class LegalCategory(models.Model):
+    """INSEE legal category, level 3 ("catégorie juridique"), loaded with ``essaim legal_categories_load``."""
+
+    code = models.CharField("code", max_length=4, primary_key=True)
+    label = models.CharField("libellé", max_length=250)
+
+    class Meta:
+        verbose_name = "catégorie juridique"
+        verbose_name_plural = "catégories juridiques"
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Exact(Length("code"), 4),
+                name="actors_legalcategory_code_4_chars",
+                violation_error_message="Le code de catégorie juridique compte 4 chiffres.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.label}"
+
+
+class Taxonomy(models.Model):
+    """A facilitator-editable list of terms (slug + label)."""
+
+    slug = models.SlugField("identifiant", max_length=80, unique=True)
+    label = models.CharField("libellé", max_length=150)
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Theme(Taxonomy):
+    class Meta(Taxonomy.Meta):
+        verbose_name = "thématique ESS"
+        verbose_name_plural = "thématiques ESS"
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(label=""),
+                name="actors_theme_label_not_empty",
+                violation_error_message="Le libellé de la thématique est obligatoire.",
+            ),
+        ]
+
+
+class Label(Taxonomy):
+    """Networks a structure belongs to and labels it holds (PTCE member, CRESS member, ...)."""
+
+    class Meta(Taxonomy.Meta):
+        verbose_name = "réseau ou label"
+        verbose_name_plural = "réseaux et labels"
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(label=""),
+                name="actors_label_label_not_empty",
+                violation_error_message="Le libellé du réseau ou label est obligatoire.",
+            ),
+        ]
+
+
 class StructureQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Status.PUBLISHED)
@@ -88,7 +207,9 @@ class Structure(models.Model):
     )
     acronym = models.CharField("sigle", max_length=50, blank=True)
     # Normalised name + acronym, kept by the services for accent-insensitive search on both databases.
-    search_name = models.CharField("nom normalisé", max_length=260, editable=False, db_index=True)
+    # Not indexed: the search matches words anywhere (LIKE '%word%'), which a B-tree index cannot serve,
+    # and the index cost a third of the insertion time of the SIRENE import.
+    search_name = models.CharField("nom normalisé", max_length=260, editable=False)
     family = models.CharField("famille", max_length=20, choices=Family.choices)
     cooperative_kind = models.CharField(
         "type de coopérative",
@@ -111,6 +232,42 @@ class Structure(models.Model):
     email = models.EmailField("courriel de contact public", blank=True)
     description = models.TextField("présentation", blank=True)
     status = models.CharField("état", max_length=20, choices=Status.choices, default=Status.DRAFT)
+    siren = models.CharField("SIREN", max_length=9, blank=True, validators=[validate_siren])
+    rna = models.CharField("numéro RNA", max_length=10, blank=True, validators=[validate_rna])
+    legal_category = models.ForeignKey(
+        LegalCategory,
+        verbose_name="catégorie juridique",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="structures",
+    )
+    is_societe_mission = models.BooleanField("société à mission", default=False)
+    naf_code = models.CharField("code NAF", max_length=6, blank=True)
+    naf_label = models.CharField("activité principale (NAF)", max_length=250, blank=True)
+    phone = models.CharField("téléphone", max_length=30, blank=True)
+    headcount_band = models.CharField(
+        "tranche d'effectifs", max_length=2, choices=HeadcountBand.choices, blank=True
+    )
+    creation_date = models.DateField("date de création", null=True, blank=True)
+    opening_hours = models.TextField("horaires d'ouverture", blank=True)
+    # The structure's own point; ``point`` falls back on the commune's.
+    latitude = models.FloatField("latitude", null=True, blank=True)
+    longitude = models.FloatField("longitude", null=True, blank=True)
+    last_verified_at = models.DateField("dernière vérification", null=True, blank=True)
+    sirene_ess_flag = models.CharField(
+        "signalée ESS par SIRENE", max_length=1, choices=SireneEssFlag.choices, blank=True
+    )
+    # Provenance of the fields that have no FieldProvenance row: the source that created the card (on
+    # ``created_at``). Imports create cards this way, without one row per field.
+    origin_source = models.CharField(
+        "source de la fiche", max_length=20, choices=Source.choices, default=Source.FACILITATOR
+    )
+    origin_ref = models.CharField("référence de la source de la fiche", max_length=200, blank=True)
+    themes = models.ManyToManyField(Theme, verbose_name="thématiques", blank=True, related_name="structures")
+    labels = models.ManyToManyField(
+        Label, verbose_name="réseaux et labels", blank=True, related_name="structures"
+    )
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
 
@@ -122,6 +279,8 @@ class Structure(models.Model):
         indexes = [
             models.Index(fields=["status", "name"], name="actors_structure_status_name"),
             models.Index(fields=["family"], name="actors_structure_family"),
+            # The partial unique constraint below cannot serve "siren IN (...)" lookups on SQLite.
+            models.Index(fields=["siren"], name="actors_structure_siren"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -130,24 +289,71 @@ class Structure(models.Model):
                 violation_error_message="Le nom de la structure est obligatoire.",
             ),
             models.CheckConstraint(
-                condition=models.Q(family__in=Family.values),
+                condition=one_of("family", Family.values),
                 name="actors_structure_family_valid",
                 violation_error_message="Famille inconnue.",
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=Status.values),
+                condition=one_of("status", Status.values),
                 name="actors_structure_status_valid",
                 violation_error_message="État inconnu.",
             ),
             models.CheckConstraint(
                 condition=(
-                    models.Q(family=Family.COOPERATIVE, cooperative_kind__in=CooperativeKind.values)
+                    (models.Q(family=Family.COOPERATIVE) & one_of("cooperative_kind", CooperativeKind.values))
                     | (~models.Q(family=Family.COOPERATIVE) & models.Q(cooperative_kind=""))
                 ),
                 name="actors_structure_cooperative_kind_consistent",
                 violation_error_message=(
                     "Le type de coopérative est obligatoire pour une coopérative et réservé aux coopératives."
                 ),
+            ),
+            models.UniqueConstraint(
+                fields=["siren"],
+                condition=~models.Q(siren=""),
+                name="actors_structure_siren_unique",
+                violation_error_message="Une structure porte déjà ce numéro SIREN.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(siren="") | Exact(Length("siren"), 9),
+                name="actors_structure_siren_9_digits",
+                violation_error_message="Le SIREN compte 9 chiffres.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rna="") | (models.Q(rna__startswith="W") & Exact(Length("rna"), 10)),
+                name="actors_structure_rna_format",
+                violation_error_message="Le numéro RNA s'écrit W suivi de 9 chiffres.",
+            ),
+            models.CheckConstraint(
+                condition=one_of("headcount_band", ["", *HeadcountBand.values]),
+                name="actors_structure_headcount_band_valid",
+                violation_error_message="Tranche d'effectifs inconnue.",
+            ),
+            models.CheckConstraint(
+                condition=one_of("origin_source", Source.values),
+                name="actors_structure_origin_source_valid",
+                violation_error_message="Source inconnue.",
+            ),
+            models.CheckConstraint(
+                condition=one_of("sirene_ess_flag", ["", *SireneEssFlag.values]),
+                name="actors_structure_sirene_ess_flag_valid",
+                violation_error_message="Indicateur ESS de SIRENE inconnu (O, N ou vide).",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(latitude__isnull=True, longitude__isnull=True)
+                    # Explicit NOT NULL: a comparison with NULL would let a half point through.
+                    | models.Q(
+                        latitude__isnull=False,
+                        longitude__isnull=False,
+                        latitude__gte=-90,
+                        latitude__lte=90,
+                        longitude__gte=-180,
+                        longitude__lte=180,
+                    )
+                ),
+                name="actors_structure_point_valid",
+                violation_error_message="Le point doit avoir une latitude et une longitude valides.",
             ),
         ]
 
@@ -157,6 +363,77 @@ class Structure(models.Model):
     @property
     def is_ess(self) -> bool:
         return self.family in ESS_FAMILIES
+
+    @property
+    def point(self) -> tuple[float, float] | None:
+        """(latitude, longitude): the structure's own point, else its commune's, else None."""
+        if self.latitude is not None and self.longitude is not None:
+            return (self.latitude, self.longitude)
+        commune = self.commune
+        if commune is not None and commune.latitude is not None and commune.longitude is not None:
+            return (commune.latitude, commune.longitude)
+        return None
+
+    def field_provenances(self) -> list[dict]:
+        """Provenance of every filled field: its FieldProvenance row, else the card's origin.
+
+        Each item: {"field", "source", "source_ref", "recorded_at", "verified_by_human"}, sorted by field.
+        """
+        from essaim.actors.services import EDITABLE_FIELDS, M2M_FIELDS
+
+        rows = {
+            row.field: {
+                "field": row.field,
+                "source": row.source,
+                "source_label": row.get_source_display(),
+                "source_ref": row.source_ref,
+                "recorded_at": row.recorded_at,
+                "verified_by_human": row.verified_by_human,
+            }
+            for row in self.provenances.all()
+        }
+        for name in self.filled_fields():
+            rows.setdefault(
+                name,
+                {
+                    "field": name,
+                    "source": self.origin_source,
+                    "source_label": self.get_origin_source_display(),
+                    "source_ref": self.origin_ref,
+                    "recorded_at": self.created_at,
+                    "verified_by_human": False,
+                },
+            )
+        known = set(EDITABLE_FIELDS) | set(M2M_FIELDS)
+        return [rows[name] for name in sorted(rows) if name in known]
+
+    def filled_fields(self) -> list[str]:
+        """Names of the editable fields (and taxonomies) that hold a value."""
+        from essaim.actors.services import EDITABLE_FIELDS
+
+        names = [
+            name
+            for name in EDITABLE_FIELDS
+            if getattr(self, f"{name}_id" if name in ("commune", "legal_category") else name)
+            not in ("", None, False)
+        ]
+        if self.pk is not None:
+            names += [name for name in ("themes", "labels") if getattr(self, name).exists()]
+        return names
+
+    @property
+    def qualification(self):
+        """The ESS qualification computed from the legal category and SIRENE's ESS flag (see
+        ``actors.qualification``), or None without a legal category."""
+        from essaim.actors.qualification import qualify
+
+        if self.legal_category_id is None:
+            return None
+        return qualify(
+            legal_category=self.legal_category_id,
+            ess_flag=self.sirene_ess_flag or None,
+            label=self.legal_category.label,
+        )
 
     @property
     def family_label(self) -> str:
@@ -207,3 +484,185 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.structure} ({self.get_role_display()})"
+
+
+class Establishment(models.Model):
+    """An establishment (SIRET) of a structure."""
+
+    siret = models.CharField(
+        "SIRET",
+        max_length=14,
+        unique=True,
+        validators=[validate_siret],
+        error_messages={"unique": "Un établissement porte déjà ce numéro SIRET."},
+    )
+    structure = models.ForeignKey(
+        Structure, verbose_name="structure", on_delete=models.CASCADE, related_name="establishments"
+    )
+    name = models.CharField("enseigne", max_length=200, blank=True)
+    address = models.CharField("adresse", max_length=300, blank=True)
+    commune = models.ForeignKey(
+        Commune,
+        verbose_name="commune",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="establishments",
+    )
+    latitude = models.FloatField("latitude", null=True, blank=True)
+    longitude = models.FloatField("longitude", null=True, blank=True)
+    is_active = models.BooleanField("en activité", default=True)
+    is_head_office = models.BooleanField("siège", default=False)
+    updated_at = models.DateTimeField("modifié le", auto_now=True)
+
+    class Meta:
+        verbose_name = "établissement"
+        ordering = ["-is_head_office", "siret"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Exact(Length("siret"), 14),
+                name="actors_establishment_siret_14_digits",
+                violation_error_message="Le SIRET compte 14 chiffres.",
+            ),
+            models.UniqueConstraint(
+                fields=["structure"],
+                condition=models.Q(is_head_office=True),
+                name="actors_establishment_one_head_office",
+                violation_error_message="Une structure n'a qu'un siège.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(latitude__isnull=True, longitude__isnull=True)
+                    # Explicit NOT NULL: a comparison with NULL would let a half point through.
+                    | models.Q(
+                        latitude__isnull=False,
+                        longitude__isnull=False,
+                        latitude__gte=-90,
+                        latitude__lte=90,
+                        longitude__gte=-180,
+                        longitude__lte=180,
+                    )
+                ),
+                name="actors_establishment_point_valid",
+                violation_error_message="Le point doit avoir une latitude et une longitude valides.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.siret} {self.name or self.structure}"
+
+    @property
+    def point(self) -> tuple[float, float] | None:
+        if self.latitude is not None and self.longitude is not None:
+            return (self.latitude, self.longitude)
+        commune = self.commune
+        if commune is not None and commune.latitude is not None and commune.longitude is not None:
+            return (commune.latitude, commune.longitude)
+        return None
+
+
+class FieldProvenance(models.Model):
+    """Where the current value of one field of a structure comes from, and whether a person verified it."""
+
+    structure = models.ForeignKey(
+        Structure, verbose_name="structure", on_delete=models.CASCADE, related_name="provenances"
+    )
+    field = models.CharField("champ", max_length=50)
+    source = models.CharField("source", max_length=20, choices=Source.choices)
+    source_ref = models.CharField("référence de la source", max_length=200, blank=True)
+    recorded_at = models.DateTimeField("date")
+    verified_by_human = models.BooleanField("vérifié par une personne", default=False)
+
+    class Meta:
+        verbose_name = "provenance d'un champ"
+        verbose_name_plural = "provenances des champs"
+        ordering = ["structure", "field"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["structure", "field"],
+                name="actors_fieldprovenance_unique",
+                violation_error_message="Ce champ a déjà une provenance.",
+            ),
+            models.CheckConstraint(
+                condition=one_of("source", Source.values),
+                name="actors_fieldprovenance_source_valid",
+                violation_error_message="Source inconnue.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.structure_id}.{self.field} ← {self.get_source_display()}"
+
+
+class PendingChange(models.Model):
+    """A change an import proposed for a field a person verified: kept for review instead of applied."""
+
+    structure = models.ForeignKey(
+        Structure, verbose_name="structure", on_delete=models.CASCADE, related_name="pending_changes"
+    )
+    field = models.CharField("champ", max_length=50)
+    old_value = models.TextField("valeur actuelle", blank=True)
+    new_value = models.TextField("valeur proposée", blank=True)
+    source = models.CharField("source", max_length=20, choices=Source.choices)
+    source_ref = models.CharField("référence de la source", max_length=200, blank=True)
+    created_at = models.DateTimeField("proposée le")
+
+    class Meta:
+        verbose_name = "modification à relire"
+        verbose_name_plural = "modifications à relire"
+        ordering = ["-created_at"]
+        constraints = [
+            # One open proposal per field and source: a re-run refreshes it instead of piling up copies.
+            models.UniqueConstraint(
+                fields=["structure", "field", "source"],
+                name="actors_pendingchange_unique",
+                violation_error_message="Une modification de ce champ par cette source est déjà à relire.",
+            ),
+            models.CheckConstraint(
+                condition=one_of("source", Source.values),
+                name="actors_pendingchange_source_valid",
+                violation_error_message="Source inconnue.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.structure_id}.{self.field}: {self.old_value!r} → {self.new_value!r}"
+
+
+class ImportRun(models.Model):
+    """The report of one import run (counts and rejected rows with their reasons)."""
+
+    MAX_REJECTIONS = 1000
+
+    source = models.CharField("source", max_length=20, choices=Source.choices)
+    file_name = models.CharField("fichier", max_length=300)
+    options = models.JSONField("options", default=dict, blank=True)
+    dry_run = models.BooleanField("essai à blanc", default=False)
+    started_at = models.DateTimeField("début")
+    finished_at = models.DateTimeField("fin", null=True, blank=True)
+    rows_read = models.PositiveIntegerField("lignes lues", default=0)
+    created = models.PositiveIntegerField("créées", default=0)
+    updated = models.PositiveIntegerField("mises à jour", default=0)
+    unchanged = models.PositiveIntegerField("inchangées", default=0)
+    skipped = models.PositiveIntegerField("écartées par les filtres", default=0)
+    rejected = models.PositiveIntegerField("rejetées", default=0)
+    pending_changes = models.PositiveIntegerField("modifications à relire", default=0)
+    establishments_created = models.PositiveIntegerField("établissements créés", default=0)
+    establishments_updated = models.PositiveIntegerField("établissements mis à jour", default=0)
+    # [{"line": int, "reason": str}], at most MAX_REJECTIONS (``rejected`` keeps the full count).
+    rejections = models.JSONField("lignes rejetées", default=list, blank=True)
+    error = models.TextField("erreur", blank=True)
+
+    class Meta:
+        verbose_name = "import"
+        ordering = ["-started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=one_of("source", Source.values),
+                name="actors_importrun_source_valid",
+                violation_error_message="Source inconnue.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.file_name} ({self.started_at:%Y-%m-%d %H:%M})"

@@ -1,15 +1,23 @@
 """Writes on structures and memberships. Every business action goes to the audit log."""
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from essaim.actors.models import (
+    HUMAN_SOURCES,
     STATUS_TRANSITIONS,
+    FieldProvenance,
+    Label,
     Membership,
     MembershipRole,
+    Source,
     Status,
     Structure,
+    Theme,
 )
 from essaim.core.audit import log_action
 from essaim.core.text import normalize
@@ -25,7 +33,68 @@ EDITABLE_FIELDS = (
     "website",
     "email",
     "description",
+    "siren",
+    "rna",
+    "legal_category",
+    "is_societe_mission",
+    "naf_code",
+    "naf_label",
+    "phone",
+    "headcount_band",
+    "creation_date",
+    "opening_hours",
+    "latitude",
+    "longitude",
+    "sirene_ess_flag",
 )
+# Many-to-many fields a service may set (lists of Theme / Label).
+M2M_FIELDS = ("themes", "labels")
+_FOREIGN_KEYS = ("commune", "legal_category")
+
+
+def _clean_value(field: str, value):
+    if isinstance(value, str):
+        return value.strip().lower() if field == "email" else value.strip()
+    return value
+
+
+def _comparable(field: str, value):
+    """The value as stored in the structure's column (primary key for a foreign key)."""
+    if field in _FOREIGN_KEYS and value is not None:
+        return getattr(value, "pk", value)
+    return value
+
+
+def _record_provenance(*, structure: Structure, fields, source: str, source_ref: str = "") -> None:
+    """Record that ``fields`` of ``structure`` now come from ``source`` (verified if typed by a person)."""
+    if source not in Source.values:
+        raise ValidationError({"source": "Source inconnue."})
+    now = timezone.now()
+    for field in fields:
+        FieldProvenance.objects.update_or_create(
+            structure=structure,
+            field=field,
+            defaults={
+                "source": source,
+                "source_ref": source_ref[:200],
+                "recorded_at": now,
+                "verified_by_human": source in HUMAN_SOURCES,
+            },
+        )
+
+
+def _set_m2m(structure: Structure, changes: dict) -> list[str]:
+    changed = []
+    for field, model in (("themes", Theme), ("labels", Label)):
+        if field not in changes:
+            continue
+        wanted = {getattr(item, "pk", item) for item in changes[field]}
+        if set(getattr(structure, field).values_list("pk", flat=True)) != wanted:
+            if model.objects.filter(pk__in=wanted).count() != len(wanted):
+                raise ValidationError({field: "Élément inconnu dans la liste."})
+            getattr(structure, field).set(wanted)
+            changed.append(field)
+    return changed
 
 
 def _search_name(structure: Structure) -> str:
@@ -56,12 +125,22 @@ def structure_create(
     email: str = "",
     description: str = "",
     status: str = Status.DRAFT,
+    source: str = Source.FACILITATOR,
+    source_ref: str = "",
+    **card,
 ) -> Structure:
     """Create a structure card (a draft by default) and log it.
 
-    The slug is derived from the name (made unique) unless given. Raises ValidationError (French
-    messages, per field) on invalid data, e.g. a cooperative without its kind or an unknown family.
+    ``card`` holds the other fields of ``EDITABLE_FIELDS`` (siren, rna, legal_category, phone, ...) and the
+    ``themes`` / ``labels`` lists. The provenance of every filled field is recorded as ``source``. The slug is
+    derived from the name (made unique) unless given. Raises ValidationError (French messages, per field) on
+    invalid data, e.g. a cooperative without its kind, an unknown family or a SIREN with a wrong check digit;
+    TypeError for a field that is not editable.
     """
+    unknown = set(card) - set(EDITABLE_FIELDS) - set(M2M_FIELDS)
+    if unknown:
+        raise TypeError(f"Champs non modifiables : {', '.join(sorted(unknown))}")
+    m2m = {field: card.pop(field) for field in M2M_FIELDS if field in card}
     structure = Structure(
         name=name.strip(),
         slug=slug or _unique_slug(name),
@@ -74,10 +153,20 @@ def structure_create(
         email=email.strip().lower(),
         description=description.strip(),
         status=status,
+        origin_source=source,
+        origin_ref=source_ref[:200],
+        **{field: _clean_value(field, value) for field, value in card.items()},
     )
     structure.search_name = _search_name(structure)
     structure.full_clean()
     structure.save()
+    filled = [
+        field
+        for field in EDITABLE_FIELDS
+        if getattr(structure, f"{field}_id" if field in _FOREIGN_KEYS else field) not in ("", None, False)
+    ]
+    filled += _set_m2m(structure, m2m)
+    _record_provenance(structure=structure, fields=filled, source=source, source_ref=source_ref)
     log_action(
         actor=actor,
         verb="actors.structure.created",
@@ -88,31 +177,68 @@ def structure_create(
 
 
 @transaction.atomic
-def structure_update(*, structure: Structure, actor, **changes) -> list[str]:
+def structure_update(
+    *, structure: Structure, actor, source: str = Source.FACILITATOR, source_ref: str = "", **changes
+) -> list[str]:
     """Change some fields of ``structure``; return the names of the fields that really changed.
 
-    Only ``EDITABLE_FIELDS`` may be changed (TypeError otherwise). Nothing is written or logged when
-    nothing changes. Raises ValidationError on invalid data, leaving the database untouched.
+    Only ``EDITABLE_FIELDS`` and ``M2M_FIELDS`` may be changed (TypeError otherwise). The provenance of the
+    changed fields becomes ``source`` (verified by a human for the facilitator and structure sources).
+    Nothing is written or logged when nothing changes. Raises ValidationError on invalid data, leaving the
+    database untouched.
     """
-    unknown = set(changes) - set(EDITABLE_FIELDS)
+    unknown = set(changes) - set(EDITABLE_FIELDS) - set(M2M_FIELDS)
     if unknown:
         raise TypeError(f"Champs non modifiables : {', '.join(sorted(unknown))}")
+    m2m = {field: changes.pop(field) for field in M2M_FIELDS if field in changes}
     changed = []
     for field, value in changes.items():
-        if isinstance(value, str):
-            value = value.strip().lower() if field == "email" else value.strip()
-        current = getattr(structure, "commune_id" if field == "commune" else field)
-        new = value.pk if field == "commune" and value is not None else value
-        if current != new:
+        value = _clean_value(field, value)
+        current = getattr(structure, f"{field}_id" if field in _FOREIGN_KEYS else field)
+        if current != _comparable(field, value):
             setattr(structure, field, value)
             changed.append(field)
+    if changed:
+        structure.search_name = _search_name(structure)
+        structure.full_clean()
+        structure.save(update_fields=[*changed, "search_name", "updated_at"])
+    changed += _set_m2m(structure, m2m)
     if not changed:
         return []
-    structure.search_name = _search_name(structure)
-    structure.full_clean()
-    structure.save(update_fields=[*changed, "search_name", "updated_at"])
+    _record_provenance(structure=structure, fields=changed, source=source, source_ref=source_ref)
     log_action(actor=actor, verb="actors.structure.updated", obj=structure, data={"fields": changed})
     return changed
+
+
+@transaction.atomic
+def structure_verify(*, structure: Structure, actor, on: datetime.date | None = None) -> Structure:
+    """Record that a person checked the whole card: "last verified" date set to ``on`` (today by default)
+    and every field's provenance marked verified, so imports will not overwrite them silently."""
+    structure.last_verified_at = on or timezone.localdate()
+    structure.save(update_fields=["last_verified_at", "updated_at"])
+    # Fields still carrying the card's origin get their own row, so that the verification sticks to them.
+    have_rows = set(structure.provenances.values_list("field", flat=True))
+    FieldProvenance.objects.bulk_create(
+        [
+            FieldProvenance(
+                structure=structure,
+                field=item["field"],
+                source=item["source"],
+                source_ref=item["source_ref"][:200],
+                recorded_at=item["recorded_at"],
+            )
+            for item in structure.field_provenances()
+            if item["field"] not in have_rows
+        ]
+    )
+    structure.provenances.update(verified_by_human=True)
+    log_action(
+        actor=actor,
+        verb="actors.structure.verified",
+        obj=structure,
+        data={"on": structure.last_verified_at.isoformat()},
+    )
+    return structure
 
 
 @transaction.atomic
@@ -124,7 +250,10 @@ def structure_set_status(*, structure: Structure, status: str, actor) -> Structu
     """
     if status not in Status.values:
         raise ValidationError({"status": "État inconnu."})
-    previous = structure.status
+    # Check the transition against the stored status under a row lock: two concurrent requests must not
+    # both pass the check from the same stale in-memory status.
+    previous = Structure.objects.select_for_update().values_list("status", flat=True).get(pk=structure.pk)
+    structure.status = previous
     if status == previous:
         return structure
     if status not in STATUS_TRANSITIONS[previous]:

@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.vary import vary_on_headers
 
-from essaim.actors.access import structure_can_view
+from essaim.actors.access import structure_can_see_qualification, structure_can_view
 from essaim.actors.models import Structure
 from essaim.territories.models import Perimeter
 from essaim.www.actors.forms import ALL_TERRITORIES, StructureFilterForm
@@ -49,7 +49,18 @@ def structure_list(request):
 
 def structure_detail(request, slug: str):
     """A structure's public card; 404 for a card the user may not see (unpublished, not theirs)."""
-    structure = get_object_or_404(Structure.objects.select_related("commune"), slug=slug)
+    structure = get_object_or_404(
+        Structure.objects.select_related("commune", "legal_category").prefetch_related("themes", "labels"),
+        slug=slug,
+    )
     if not structure_can_view(request.user, structure):
         raise Http404("Structure introuvable.")
-    return render(request, "actors/structure_detail.html", {"structure": structure})
+    context = {"structure": structure, "facilitator_view": None}
+    if structure_can_see_qualification(request.user, structure):
+        context["facilitator_view"] = {
+            "qualification": structure.qualification,
+            "provenances": structure.field_provenances(),
+            "pending_changes": list(structure.pending_changes.order_by("field")),
+            "establishments": list(structure.establishments.select_related("commune")),
+        }
+    return render(request, "actors/structure_detail.html", context)
