@@ -10,6 +10,7 @@ urlpatterns = [
     path("compte/", include("essaim.www.accounts.urls")),
     path("territoires/", include("essaim.www.territories.urls")),
     path("annuaire/", include("essaim.www.actors.urls")),
+    path("carte/", include("essaim.www.map.urls")),
     path("", include("essaim.www.pages.urls")),
 ]
 

@@ -14,7 +14,7 @@ PAGES = [
     "www:legal",
     "www:privacy",
     "www:sitemap",
-    "www:map",
+    "map:map",
     "www:exchange",
     "www:agenda",
     "www:workshops",
@@ -51,10 +51,10 @@ def test_every_link_of_the_layout_resolves(client, url_name):
 
 
 def test_main_navigation_marks_the_current_section(client):
-    html = client.get(reverse("www:map")).content.decode()
+    html = client.get(reverse("map:map")).content.decode()
     current = [link for link in tags(html, "a") if link.get("aria-current")]
 
-    assert [(link["href"], link["aria-current"]) for link in current] == [(reverse("www:map"), "page")]
+    assert [(link["href"], link["aria-current"]) for link in current] == [(reverse("map:map"), "page")]
 
 
 def test_main_navigation_marks_the_section_of_a_page_inside_it(rf):

@@ -32,3 +32,8 @@ def structure_can_see_qualification(user, structure: Structure) -> bool:
 def structure_can_moderate(user) -> bool:
     """Publishing, archiving and creating cards for others is the facilitators' job."""
     return bool(is_facilitator.test(user))
+
+
+def can_manage_duplicates(user) -> bool:
+    """Finding, dismissing and merging duplicate cards is the facilitators' (and administrators') job."""
+    return bool(is_facilitator.test(user))

@@ -268,6 +268,15 @@ class Structure(models.Model):
     labels = models.ManyToManyField(
         Label, verbose_name="réseaux et labels", blank=True, related_name="structures"
     )
+    # Set when a facilitator merged this (archived) card into another one: its address redirects there.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name="fusionnée dans",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_from",
+    )
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
 
@@ -354,6 +363,11 @@ class Structure(models.Model):
                 ),
                 name="actors_structure_point_valid",
                 violation_error_message="Le point doit avoir une latitude et une longitude valides.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(merged_into=models.F("id")),
+                name="actors_structure_not_merged_into_itself",
+                violation_error_message="Une fiche ne peut pas être fusionnée dans elle-même.",
             ),
         ]
 
@@ -666,3 +680,46 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} {self.file_name} ({self.started_at:%Y-%m-%d %H:%M})"
+
+
+class DuplicateDismissal(models.Model):
+    """A pair of structures a facilitator declared "not a duplicate", so it is not proposed again.
+
+    The pair is stored ordered (``first_id < second_id``) so that (A, B) and (B, A) are the same row.
+    """
+
+    first = models.ForeignKey(
+        Structure, verbose_name="première fiche", on_delete=models.CASCADE, related_name="+"
+    )
+    second = models.ForeignKey(
+        Structure, verbose_name="seconde fiche", on_delete=models.CASCADE, related_name="+"
+    )
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="décidé par",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "paire écartée des doublons"
+        verbose_name_plural = "paires écartées des doublons"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["first", "second"],
+                name="actors_duplicatedismissal_unique",
+                violation_error_message="Cette paire de fiches est déjà marquée « pas un doublon ».",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(first__lt=models.F("second")),
+                name="actors_duplicatedismissal_ordered",
+                violation_error_message="Une paire écartée relie deux fiches différentes, dans l'ordre.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} ≠ {self.second_id}"

@@ -13,6 +13,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 HUEY = {**HUEY, "immediate": True}
 ESSAIM_EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Map tiles: a blank inline image (img-src allows data:), so pages with a map make no request to another
+# host in tests (the browser tests block and report those).
+ESSAIM_MAP_TILES_URL = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
 # Manifest storage needs collectstatic; tests serve files straight from the apps.
 STORAGES = {
     "default": {

@@ -6,7 +6,7 @@ from essaim.territories.services import home_perimeter_for_request, home_perimet
 # Main navigation: (label, URL name). A section is "current" for its own URL and every URL below it.
 MAIN_NAV = (
     ("Annuaire", "actors:list"),
-    ("Carte", "www:map"),
+    ("Carte", "map:map"),
     ("Offres & besoins", "www:exchange"),
     ("Agenda", "www:agenda"),
     ("Ateliers", "www:workshops"),

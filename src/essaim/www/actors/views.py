@@ -1,8 +1,12 @@
 """Public directory of structures (the "Annuaire")."""
 
+from dataclasses import dataclass
+
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.db.models import QuerySet
+from django.http import Http404, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from essaim.actors.access import structure_can_see_qualification, structure_can_view
@@ -13,12 +17,21 @@ from essaim.www.actors.forms import ALL_TERRITORIES, StructureFilterForm
 PAGE_SIZE = 20
 
 
-@vary_on_headers("HX-Request")
-def structure_list(request):
-    """Published structures filtered by territory, family and name, paginated.
+@dataclass
+class DirectoryFilter:
+    """The directory's filter form bound to a request, and the published structures it selects."""
 
-    The territory defaults to the instance's home perimeter ("territoire d'action") when there is one.
-    HTMX requests get the results fragment only.
+    form: StructureFilterForm
+    data: QueryDict
+    perimeter: Perimeter | None
+    structures: QuerySet
+
+
+def directory_filter(request) -> DirectoryFilter:
+    """Bind the directory filters to ``request.GET`` (shared by the directory page and its exports).
+
+    The territory defaults to the instance's home perimeter ("territoire d'action") when there is one;
+    a field with an invalid value is ignored (and shown in error by the form).
     """
     perimeters = list(Perimeter.objects.order_by("-is_home", "name"))
     home = next((perimeter for perimeter in perimeters if perimeter.is_home), None)
@@ -29,7 +42,7 @@ def structure_list(request):
     form.is_valid()  # Fields in error are left out of cleaned_data, hence ignored.
     filters = form.cleaned_data
 
-    structures = Structure.objects.published().select_related("commune")
+    structures = Structure.objects.published()
     perimeter = next((p for p in perimeters if p.slug == filters.get("territoire")), None)
     if perimeter is not None:
         structures = structures.in_perimeter(perimeter)
@@ -37,6 +50,18 @@ def structure_list(request):
         structures = structures.of_family(filters["famille"])
     if filters.get("q"):
         structures = structures.search(filters["q"])
+    return DirectoryFilter(form=form, data=data, perimeter=perimeter, structures=structures)
+
+
+@vary_on_headers("HX-Request")
+def structure_list(request):
+    """Published structures filtered by territory, family and name, paginated.
+
+    HTMX requests get the results fragment only.
+    """
+    selection = directory_filter(request)
+    form, data, perimeter = selection.form, selection.data, selection.perimeter
+    structures = selection.structures.select_related("commune")
     page = Paginator(structures.order_by("name", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
 
     query = data.copy()
@@ -53,6 +78,9 @@ def structure_detail(request, slug: str):
         Structure.objects.select_related("commune", "legal_category").prefetch_related("themes", "labels"),
         slug=slug,
     )
+    if structure.merged_into_id is not None:
+        # A merged card's address lives on: it points for good to the card it was merged into.
+        return redirect(reverse("actors:detail", args=[structure.merged_into.slug]), permanent=True)
     if not structure_can_view(request.user, structure):
         raise Http404("Structure introuvable.")
     context = {"structure": structure, "facilitator_view": None}

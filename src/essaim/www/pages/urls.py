@@ -11,7 +11,6 @@ urlpatterns = [
     path("donnees-personnelles/", views.privacy, name="privacy"),
     path("plan-du-site/", views.sitemap, name="sitemap"),
     # Sections of the main navigation still being built; their apps will take these URLs over.
-    path("carte/", views.section_in_preparation, {"section": "map"}, name="map"),
     path("offres-besoins/", views.section_in_preparation, {"section": "exchange"}, name="exchange"),
     path("agenda/", views.section_in_preparation, {"section": "agenda"}, name="agenda"),
     path("ateliers/", views.section_in_preparation, {"section": "workshops"}, name="workshops"),

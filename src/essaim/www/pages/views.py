@@ -13,15 +13,6 @@ ACCESSIBILITY_STATEMENT_DATE = datetime.date(2026, 11, 23)
 
 # Sections of the main navigation that are not built yet: an honest page says what they will offer.
 SECTIONS_IN_PREPARATION = {
-    "map": {
-        "title": "Carte",
-        "summary": "Situer les structures de l'économie sociale et solidaire du territoire sur une carte.",
-        "features": [
-            "les structures de l'annuaire placées sur une carte, regroupées quand elles sont nombreuses ;",
-            "un filtre par commune, intercommunalité ou périmètre du réseau ;",
-            "la même information sous forme de liste, accessible au clavier et aux lecteurs d'écran.",
-        ],
-    },
     "exchange": {
         "title": "Offres & besoins",
         "summary": "Publier ce que votre structure propose ou recherche, pour que d'autres y répondent.",
