@@ -52,6 +52,19 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+def point_valid() -> models.Q:
+    """No point, or a whole point within bounds. Explicit NOT NULL: a comparison with NULL would let a half
+    point through."""
+    return models.Q(latitude__isnull=True, longitude__isnull=True) | models.Q(
+        latitude__isnull=False,
+        longitude__isnull=False,
+        latitude__gte=-90,
+        latitude__lte=90,
+        longitude__gte=-180,
+        longitude__lte=180,
+    )
+
+
 def one_of(field: str, values) -> models.Q:
     """``field`` is one of ``values``, as an OR of equalities: SQLite evaluates an ``IN (...)`` list inside a
     CHECK constraint several times slower, which matters when importing a million rows."""
@@ -349,18 +362,7 @@ class Structure(models.Model):
                 violation_error_message="Indicateur ESS de SIRENE inconnu (O, N ou vide).",
             ),
             models.CheckConstraint(
-                condition=(
-                    models.Q(latitude__isnull=True, longitude__isnull=True)
-                    # Explicit NOT NULL: a comparison with NULL would let a half point through.
-                    | models.Q(
-                        latitude__isnull=False,
-                        longitude__isnull=False,
-                        latitude__gte=-90,
-                        latitude__lte=90,
-                        longitude__gte=-180,
-                        longitude__lte=180,
-                    )
-                ),
+                condition=point_valid(),
                 name="actors_structure_point_valid",
                 violation_error_message="Le point doit avoir une latitude et une longitude valides.",
             ),
@@ -545,18 +547,7 @@ class Establishment(models.Model):
                 violation_error_message="Une structure n'a qu'un siège.",
             ),
             models.CheckConstraint(
-                condition=(
-                    models.Q(latitude__isnull=True, longitude__isnull=True)
-                    # Explicit NOT NULL: a comparison with NULL would let a half point through.
-                    | models.Q(
-                        latitude__isnull=False,
-                        longitude__isnull=False,
-                        latitude__gte=-90,
-                        latitude__lte=90,
-                        longitude__gte=-180,
-                        longitude__lte=180,
-                    )
-                ),
+                condition=point_valid(),
                 name="actors_establishment_point_valid",
                 violation_error_message="Le point doit avoir une latitude et une longitude valides.",
             ),
