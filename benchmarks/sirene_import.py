@@ -183,9 +183,9 @@ def main() -> int:
     try:
         with transaction.atomic():
             ensure_categories()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             run = sirene_import(path=units_path, establishments_path=establishments_path, progress=progress)
-            seconds = time.perf_counter() - started
+            seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
             if not args.keep:
                 raise Rollback
     except Rollback:
@@ -196,6 +196,11 @@ def main() -> int:
         + (f", {run.establishments_created} établissements" if establishments_path else "")
     )
     print(f"Durée {seconds:.1f} s — débit {run.rows_read / seconds:,.0f} lignes/s".replace(",", " "))
+    # On a shared machine the wall clock includes waiting for the CPU: the process time shows the work.
+    print(
+        f"Temps processeur {cpu_seconds:.1f} s — {run.rows_read / cpu_seconds:,.0f} lignes par seconde "
+        "de processeur".replace(",", " ")
+    )
     return 0
 
 

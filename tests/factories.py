@@ -42,6 +42,7 @@ class StructureFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = "actors.Structure"
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Structure de test {n}")
     slug = factory.Sequence(lambda n: f"structure-de-test-{n}")
@@ -49,3 +50,19 @@ class StructureFactory(factory.django.DjangoModelFactory):
     family = "association"
     status = "published"
     search_name = factory.LazyAttribute(lambda s: normalize(f"{s.name} {s.acronym}"))
+
+    @factory.post_generation
+    def search_index(obj, create, extracted, **kwargs):
+        """Write the full-text document as the services do (factories bypass them)."""
+        if create:
+            from essaim.actors.search import structures_reindex
+
+            structures_reindex(ids=[obj.pk])
+
+    @factory.post_generation
+    def map_snapshot(obj, create, extracted, **kwargs):
+        """Put the card on the map as the services do (factories bypass them)."""
+        if create:
+            from essaim.actors.geo import map_sync
+
+            map_sync(structure_ids=[obj.pk])

@@ -322,3 +322,35 @@ def test_real_sirene_sample(tmp_path):
     assert LegalCategory.objects.filter(pk__in=Structure.objects.values("legal_category")).exists()
     active = sirene_import(path=SAMPLE, active_only=True)
     assert active.skipped >= 1 and active.created == 0
+
+
+def test_search_insert_trigger_is_back_after_runs_dry_runs_and_failed_runs(tmp_path, categories):
+    """The run drops the search index's INSERT trigger for its bulk inserts (SQLite): it must come back."""
+    from django.db import connection
+
+    from essaim.actors.importers.sirene import SEARCH_INSERT_TRIGGER, SireneImportError
+
+    def trigger_sql():
+        if connection.vendor != "sqlite":
+            return "n/a"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [SEARCH_INSERT_TRIGGER]
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
+
+    before = trigger_sql()
+    assert before is not None
+    path = units(tmp_path, BASIC_ROWS)
+    sirene_import(path=path, dry_run=True)
+    assert trigger_sql() == before
+    sirene_import(path=path)
+    assert trigger_sql() == before
+    count = Structure.objects.count()
+    bad = tmp_path / "etablissements.csv"
+    bad.write_text("siren;siret\n", encoding="utf-8")  # Missing columns: the whole run fails.
+    with pytest.raises(SireneImportError):
+        sirene_import(path=path, establishments_path=bad)
+    assert trigger_sql() == before
+    assert Structure.objects.count() == count

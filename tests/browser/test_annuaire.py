@@ -1,6 +1,8 @@
 """The directory (Annuaire) in a real browser: live filtering announced to screen readers, URL kept in sync
 without one history entry per keystroke, opening a card, axe-core."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
@@ -22,7 +24,7 @@ def test_live_filter_announces_the_count_and_opens_a_card(page, live_server, str
     page.wait_for_function("document.readyState === 'complete'")
     history_before = page.evaluate("history.length")
 
-    page.get_by_label("Nom de la structure").press_sequentially("rafis", delay=40)
+    page.get_by_role("textbox", name=re.compile(r"^Rechercher")).press_sequentially("rafis", delay=40)
 
     status = page.get_by_role("status").filter(has_text="trouvée")
     expect(status).to_have_text("1 structure trouvée")

@@ -39,6 +39,8 @@ def test_clusters_endpoint_returns_rfc7946_geojson(client, communes):
     assert data["type"] == "FeatureCollection"
     assert 0 < len(data["features"]) <= MAX_FEATURES
     assert sum(feature["properties"]["count"] for feature in data["features"]) == 501
+    # The area the counts cover: the whole cells the bbox touches, here the world.
+    assert data["bbox"] == [-180, -90, 180, 90]
     for feature in data["features"]:
         assert feature["type"] == "Feature"
         assert feature["geometry"]["type"] == "Point"
@@ -143,3 +145,15 @@ def test_map_page_keeps_a_valid_viewport_and_starts_on_the_home_perimeter(client
     html = client.get(reverse("map:map"), {"lat": "nope", "z": "99"}).content.decode()
     config = map_config(html)
     assert config["viewport"] is None
+
+
+def test_a_viewport_too_wide_for_the_text_filter_gets_a_french_message(client, communes, monkeypatch):
+    from essaim.actors import geo
+
+    spread_structures(30)
+    monkeypatch.setattr(geo, "LIVE_SCAN_MAX", 10)
+
+    data = get_geojson(client, bbox=FRANCE_BBOX, zoom="5", q="structure", territoire="tous")
+
+    assert data["features"] == []
+    assert data["message"].startswith("Trop de structures dans cette partie de la carte")

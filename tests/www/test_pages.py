@@ -16,8 +16,8 @@ PAGES = [
     "www:sitemap",
     "map:map",
     "www:exchange",
-    "www:agenda",
-    "www:workshops",
+    "events:list",
+    "workshops:list",
     "www:resources",
 ]
 
@@ -60,7 +60,7 @@ def test_main_navigation_marks_the_current_section(client):
 def test_main_navigation_marks_the_section_of_a_page_inside_it(rf):
     from essaim.www.context_processors import main_nav
 
-    items = {item["label"]: item["current"] for item in main_nav(reverse("www:agenda") + "2027/")}
+    items = {item["label"]: item["current"] for item in main_nav(reverse("events:list") + "2027/")}
 
     assert items["Agenda"] == "true"
     assert [label for label, current in items.items() if current] == ["Agenda"]
@@ -156,9 +156,9 @@ def test_accessibility_statement_has_the_rgaa_sections(client):
 
 
 def test_section_in_preparation_says_so(client):
-    html = client.get(reverse("www:workshops")).content.decode()
+    html = client.get(reverse("www:resources")).content.decode()
 
-    assert "<h1>Ateliers</h1>" in html
+    assert "<h1>Ressources</h1>" in html
     assert "Rubrique en préparation" in html
 
 

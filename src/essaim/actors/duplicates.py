@@ -16,6 +16,8 @@ from django.db import IntegrityError, models, transaction
 from rapidfuzz import fuzz
 from rapidfuzz.process import extract
 
+from essaim.actors import history
+from essaim.actors.geo import map_sync
 from essaim.actors.models import (
     DuplicateDismissal,
     Establishment,
@@ -24,7 +26,10 @@ from essaim.actors.models import (
     MembershipRole,
     Status,
     Structure,
+    VersionKind,
 )
+from essaim.actors.quality import structure_quality_refresh
+from essaim.actors.search import structures_reindex
 from essaim.core.audit import log_action
 from essaim.core.text import normalize
 
@@ -476,6 +481,7 @@ def structures_merge(
         replaced[key] = {"before": [str(v) for v in merge_values(keep, key)]}
     remove_provenances = {item["field"]: item for item in remove.field_provenances()}
     values = {name: getattr(remove, _column(name)) for key in taken for name in MERGE_FIELDS[key][1:]}
+    before = {name: history.stored_value(keep, name) for name in (*values, "themes", "labels")}
     # The SIREN is unique: free it on the removed card before giving it to the kept one.
     if "siren" in taken and remove.siren:
         remove.siren = ""
@@ -526,6 +532,7 @@ def structures_merge(
 
     keep.themes.add(*remove.themes.all())
     keep.labels.add(*remove.labels.all())
+    structures_reindex(ids=[keep.pk])
     moved = _move_generic_relations(keep, remove, handled={"establishments", "memberships", "provenances"})
 
     previous_status = remove.status
@@ -533,6 +540,25 @@ def structures_merge(
     remove.merged_into = keep
     remove.save(update_fields=["status", "merged_into", "updated_at"])
     keep.save(update_fields=["updated_at"])
+    # Both cards keep the merge in their history (the kept one's new values, the removed one's archiving).
+    after = {name: history.stored_value(keep, name) for name in before}
+    history.version_record(
+        structure=keep,
+        actor=actor,
+        kind=VersionKind.MERGED,
+        source_ref=f"fusion de la fiche {remove.pk}",
+        changes={n: {"old": old, "new": after[n]} for n, old in before.items() if old != after[n]},
+    )
+    history.version_record(
+        structure=remove,
+        actor=actor,
+        kind=VersionKind.MERGED,
+        source_ref=f"fusionnée dans la fiche {keep.pk}",
+        changes={"status": {"old": previous_status, "new": Status.ARCHIVED}},
+    )
+    structure_quality_refresh(keep)
+    # The kept card may have taken the other's point, commune or family; the other leaves the map.
+    map_sync(structure_ids=[keep.pk, remove.pk])
 
     data = {
         "kept": keep.pk,

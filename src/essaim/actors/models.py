@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Length
+from django.db.models.functions import Length, Lower
 from django.db.models.lookups import Exact
 
 from essaim.actors.identifiers import validate_rna, validate_siren, validate_siret
@@ -138,12 +138,22 @@ class LegalCategory(models.Model):
         return f"{self.code} {self.label}"
 
 
+class TaxonomyQuerySet(models.QuerySet):
+    def active(self):
+        """Terms offered for new cards and in filters (archived terms stay on the cards that have them)."""
+        return self.filter(archived_at__isnull=True)
+
+
 class Taxonomy(models.Model):
-    """A facilitator-editable list of terms (slug + label)."""
+    """A facilitator-editable list of terms (slug + label), managed with ``actors.taxonomy``."""
 
     slug = models.SlugField("identifiant", max_length=80, unique=True)
     label = models.CharField("libellé", max_length=150)
     position = models.PositiveSmallIntegerField("ordre", default=0)
+    # Archived terms are hidden from choice lists and filters; a used term is archived, never deleted.
+    archived_at = models.DateTimeField("archivée le", null=True, blank=True)
+
+    objects = TaxonomyQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -223,6 +233,9 @@ class Structure(models.Model):
     # Not indexed: the search matches words anywhere (LIKE '%word%'), which a B-tree index cannot serve,
     # and the index cost a third of the insertion time of the SIRENE import.
     search_name = models.CharField("nom normalisé", max_length=260, editable=False)
+    # Full-text document (name, acronym, description, NAF label, themes, labels, commune), written by
+    # ``actors.search.structures_reindex`` in the form the database's engine indexes (see there).
+    search_document = models.TextField("document de recherche", blank=True, default="", editable=False)
     family = models.CharField("famille", max_length=20, choices=Family.choices)
     cooperative_kind = models.CharField(
         "type de coopérative",
@@ -268,6 +281,9 @@ class Structure(models.Model):
     latitude = models.FloatField("latitude", null=True, blank=True)
     longitude = models.FloatField("longitude", null=True, blank=True)
     last_verified_at = models.DateField("dernière vérification", null=True, blank=True)
+    # Completeness + recency of verification (0-100), computed in SQL by ``actors.quality``: stored so that
+    # facilitators can sort and filter on it. Kept by the write services and a daily refresh.
+    quality_score = models.PositiveSmallIntegerField("score de qualité", default=0, editable=False)
     sirene_ess_flag = models.CharField(
         "signalée ESS par SIRENE", max_length=1, choices=SireneEssFlag.choices, blank=True
     )
@@ -292,6 +308,18 @@ class Structure(models.Model):
     )
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     updated_at = models.DateTimeField("modifiée le", auto_now=True)
+    # Map snapshot (see ``actors.geo``): what the map's aggregates count for this card, kept by
+    # ``geo.map_sync`` (called by the services) and ``essaim map_reindex``. All NULL when the card is not on
+    # the map (not published, or no point of its own nor from its commune). Nullable without database
+    # default so that bulk inserts that do not name these columns keep working.
+    map_lat = models.FloatField("latitude sur la carte", null=True, blank=True, editable=False)
+    map_lon = models.FloatField("longitude sur la carte", null=True, blank=True, editable=False)
+    map_cell = models.BigIntegerField("cellule de carte", null=True, blank=True, editable=False)
+    # NULL, not "": "not on the map" like the other map_* columns.
+    map_family = models.CharField(  # noqa: DJ001
+        "famille sur la carte", max_length=20, null=True, blank=True, editable=False
+    )
+    map_commune_id = models.BigIntegerField("commune sur la carte", null=True, blank=True, editable=False)
 
     objects = StructureQuerySet.as_manager()
 
@@ -303,6 +331,16 @@ class Structure(models.Model):
             models.Index(fields=["family"], name="actors_structure_family"),
             # The partial unique constraint below cannot serve "siren IN (...)" lookups on SQLite.
             models.Index(fields=["siren"], name="actors_structure_siren"),
+            # Directory search: bounding-box prefilter of the distance filter, "newest" sort.
+            models.Index(fields=["latitude", "longitude"], name="actors_structure_lat_lon"),
+            models.Index(fields=["status", "created_at"], name="actors_structure_newest"),
+            models.Index(fields=["quality_score"], name="actors_structure_quality"),
+            # Map: Z-order cell of the structures on the map (any grid cell is one range of it).
+            models.Index(
+                fields=["map_cell"],
+                name="actors_structure_map_cell",
+                condition=models.Q(map_cell__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -365,6 +403,11 @@ class Structure(models.Model):
                 condition=point_valid(),
                 name="actors_structure_point_valid",
                 violation_error_message="Le point doit avoir une latitude et une longitude valides.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quality_score__lte=100),
+                name="actors_structure_quality_score_max_100",
+                violation_error_message="Le score de qualité va de 0 à 100.",
             ),
             models.CheckConstraint(
                 condition=~models.Q(merged_into=models.F("id")),
@@ -656,6 +699,17 @@ class ImportRun(models.Model):
     establishments_updated = models.PositiveIntegerField("établissements mis à jour", default=0)
     # [{"line": int, "reason": str}], at most MAX_REJECTIONS (``rejected`` keeps the full count).
     rejections = models.JSONField("lignes rejetées", default=list, blank=True)
+    # Tabular and data·inclusion imports: [{"line", "name", "action", "fields", "problems"}], at most
+    # MAX_REJECTIONS rows (what each row did or would do, and what is wrong in it, field by field).
+    rows = models.JSONField("détail par ligne", default=list, blank=True)
+    import_source = models.ForeignKey(
+        "ImportSource",
+        verbose_name="source d'import",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+    )
     error = models.TextField("erreur", blank=True)
 
     class Meta:
@@ -714,3 +768,448 @@ class DuplicateDismissal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.first_id} ≠ {self.second_id}"
+
+
+# -- Self-service and moderation: versions, claims, proposed revisions ---------------------------------------
+
+
+class VersionKind(models.TextChoices):
+    CREATED = "created", "Création"
+    UPDATED = "updated", "Modification"
+    STATUS = "status", "Changement d'état"
+    MODERATED = "moderated", "Proposition acceptée"
+    RESTORED = "restored", "Restauration"
+    MERGED = "merged", "Fusion"
+    IMPORTED = "imported", "Import"
+
+
+class StructureVersion(models.Model):
+    """One applied change of a structure card: per field, the stored value before and after (JSON).
+
+    ``changes`` is ``{field: {"old": value, "new": value}}`` with foreign keys as primary keys, dates as ISO
+    strings and taxonomies as sorted lists of primary keys (see ``actors.history``).
+    """
+
+    structure = models.ForeignKey(
+        Structure, verbose_name="structure", on_delete=models.CASCADE, related_name="versions"
+    )
+    kind = models.CharField("nature", max_length=20, choices=VersionKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="auteur",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source = models.CharField("source", max_length=20, choices=Source.choices)
+    source_ref = models.CharField("référence de la source", max_length=200, blank=True)
+    note = models.CharField("remarque", max_length=300, blank=True)
+    changes = models.JSONField("modifications", default=dict)
+    created_at = models.DateTimeField("le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "version d'une fiche"
+        verbose_name_plural = "versions des fiches"
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["structure", "-id"], name="actors_version_structure")]
+        constraints = [
+            models.CheckConstraint(
+                condition=one_of("kind", VersionKind.values),
+                name="actors_structureversion_kind_valid",
+                violation_error_message="Nature de version inconnue.",
+            ),
+            models.CheckConstraint(
+                condition=one_of("source", Source.values),
+                name="actors_structureversion_source_valid",
+                violation_error_message="Source inconnue.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.structure_id} v{self.pk} ({self.get_kind_display()})"
+
+
+class ClaimStatus(models.TextChoices):
+    OPEN = "open", "En attente"
+    APPROVED = "approved", "Acceptée"
+    REJECTED = "rejected", "Refusée"
+
+
+class StructureClaim(models.Model):
+    """A request to be recognised as a member of a structure ("Je fais partie de cette structure")."""
+
+    structure = models.ForeignKey(
+        Structure, verbose_name="structure", on_delete=models.CASCADE, related_name="claims"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="personne", on_delete=models.CASCADE, related_name="claims"
+    )
+    message = models.TextField("message", blank=True)
+    status = models.CharField("état", max_length=20, choices=ClaimStatus.choices, default=ClaimStatus.OPEN)
+    auto_approved = models.BooleanField("acceptée automatiquement", default=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="décidée par",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("décidée le", null=True, blank=True)
+    reason = models.TextField("motif", blank=True)
+    created_at = models.DateTimeField("demandée le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "demande de rattachement"
+        verbose_name_plural = "demandes de rattachement"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "structure"],
+                condition=models.Q(status="open"),
+                name="actors_structureclaim_one_open",
+                violation_error_message="Vous avez déjà une demande en attente pour cette structure.",
+            ),
+            models.CheckConstraint(
+                condition=one_of("status", ClaimStatus.values),
+                name="actors_structureclaim_status_valid",
+                violation_error_message="État de demande inconnu.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="rejected", reason=""),
+                name="actors_structureclaim_rejection_reason",
+                violation_error_message="Un refus doit être motivé.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.structure} ({self.get_status_display()})"
+
+
+class RevisionStatus(models.TextChoices):
+    PENDING = "pending", "À relire"
+    APPROVED = "approved", "Acceptée"
+    PARTIAL = "partial", "Acceptée en partie"
+    REJECTED = "rejected", "Refusée"
+
+
+class StructureRevision(models.Model):
+    """Changes a member proposed to a published card, kept for a facilitator's review.
+
+    ``changes`` is ``{field: {"old": value, "new": value}}`` (stored values, see ``actors.history``): "old" is
+    the value when the change was proposed.
+    """
+
+    structure = models.ForeignKey(
+        Structure, verbose_name="structure", on_delete=models.CASCADE, related_name="revisions"
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="proposée par",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="structure_revisions",
+    )
+    changes = models.JSONField("modifications proposées", default=dict)
+    status = models.CharField(
+        "état", max_length=20, choices=RevisionStatus.choices, default=RevisionStatus.PENDING
+    )
+    applied_fields = models.JSONField("champs acceptés", default=list, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="décidée par",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("décidée le", null=True, blank=True)
+    reason = models.TextField("motif", blank=True)
+    created_at = models.DateTimeField("proposée le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
+
+    class Meta:
+        verbose_name = "proposition de modification"
+        verbose_name_plural = "propositions de modification"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # A second edit by the same person refreshes the open proposal instead of piling up copies.
+            models.UniqueConstraint(
+                fields=["structure", "proposed_by"],
+                condition=models.Q(status="pending"),
+                name="actors_structurerevision_one_pending",
+                violation_error_message="Une proposition de cette personne est déjà à relire.",
+            ),
+            models.CheckConstraint(
+                condition=one_of("status", RevisionStatus.values),
+                name="actors_structurerevision_status_valid",
+                violation_error_message="État de proposition inconnu.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="rejected", reason=""),
+                name="actors_structurerevision_rejection_reason",
+                violation_error_message="Un refus doit être motivé.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.structure} — proposition n° {self.pk} ({self.get_status_display()})"
+
+
+class ImportSourceKind(models.TextChoices):
+    TABLE = "table", "Tableau (CSV ou XLSX)"
+    DATAINCLUSION = "datainclusion", "data·inclusion (JSON)"
+
+
+class ImportSource(models.Model):
+    """A named source of tabular or data·inclusion imports, with its remembered column mapping.
+
+    ``mapping`` is {card field: column header}; ``key_column`` is the column holding the source's own
+    identifier of a row (re-imports find their card through it, see ``ImportedRecord``).
+    """
+
+    name = models.CharField(
+        "nom",
+        max_length=150,
+        unique=True,
+        error_messages={"unique": "Une source d'import porte déjà ce nom."},
+    )
+    kind = models.CharField(
+        "type", max_length=20, choices=ImportSourceKind.choices, default=ImportSourceKind.TABLE
+    )
+    mapping = models.JSONField("correspondance des colonnes", default=dict, blank=True)
+    key_column = models.CharField("colonne identifiant", max_length=200, blank=True)
+    default_family = models.CharField(
+        "famille par défaut", max_length=20, choices=Family.choices, default=Family.ASSOCIATION
+    )
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
+
+    class Meta:
+        verbose_name = "source d'import"
+        verbose_name_plural = "sources d'import"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(name=""),
+                name="actors_importsource_name_not_empty",
+                violation_error_message="Le nom de la source est obligatoire.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ImportSourceKind.values),
+                name="actors_importsource_kind_valid",
+                violation_error_message="Type de source inconnu.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(default_family__in=Family.values),
+                name="actors_importsource_default_family_valid",
+                violation_error_message="Famille inconnue.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportedRecord(models.Model):
+    """The card a row of an import source became: re-running the import updates it instead of duplicating."""
+
+    source = models.ForeignKey(
+        ImportSource, verbose_name="source", on_delete=models.CASCADE, related_name="records"
+    )
+    external_id = models.CharField("identifiant dans la source", max_length=200)
+    structure = models.ForeignKey(
+        Structure, verbose_name="structure", on_delete=models.CASCADE, related_name="imported_records"
+    )
+    updated_at = models.DateTimeField("importée le", auto_now=True)
+
+    class Meta:
+        verbose_name = "ligne importée"
+        verbose_name_plural = "lignes importées"
+        ordering = ["source", "external_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                name="actors_importedrecord_unique",
+                violation_error_message="Cet identifiant de la source est déjà relié à une fiche.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(external_id=""),
+                name="actors_importedrecord_external_id_not_empty",
+                violation_error_message="L'identifiant dans la source est obligatoire.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.external_id} → {self.structure_id}"
+
+
+class ImportUploadState(models.TextChoices):
+    UPLOADED = "uploaded", "Fichier déposé"
+    CHECKED = "checked", "Essai à blanc fait"
+    QUEUED = "queued", "En attente"
+    RUNNING = "running", "En cours"
+    DONE = "done", "Terminé"
+    FAILED = "failed", "Échec"
+
+
+class ImportUpload(models.Model):
+    """A file a facilitator uploaded for import, through the web steps: mapping, dry run, run.
+
+    The file sits under a private directory of MEDIA_ROOT (never served) and is deleted after the run.
+    """
+
+    source = models.ForeignKey(
+        ImportSource, verbose_name="source", on_delete=models.PROTECT, related_name="uploads"
+    )
+    file_path = models.CharField("fichier stocké", max_length=300)
+    original_name = models.CharField("nom du fichier", max_length=300)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="déposé par",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    state = models.CharField(
+        "état", max_length=20, choices=ImportUploadState.choices, default=ImportUploadState.UPLOADED
+    )
+    rows_total = models.PositiveIntegerField("lignes à importer", default=0)
+    rows_done = models.PositiveIntegerField("lignes traitées", default=0)
+    dry_run = models.ForeignKey(
+        ImportRun,
+        verbose_name="essai à blanc",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    run = models.ForeignKey(
+        ImportRun, verbose_name="import", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error = models.TextField("erreur", blank=True)
+    created_at = models.DateTimeField("déposé le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "fichier à importer"
+        verbose_name_plural = "fichiers à importer"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=ImportUploadState.values),
+                name="actors_importupload_state_valid",
+                violation_error_message="État inconnu.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rows_done__lte=models.F("rows_total")),
+                name="actors_importupload_progress_valid",
+                violation_error_message="Plus de lignes traitées que de lignes à importer.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_state_display()})"
+
+    @property
+    def percent(self) -> int:
+        if not self.rows_total:
+            return 100 if self.state == ImportUploadState.DONE else 0
+        return min(100, round(100 * self.rows_done / self.rows_total))
+
+
+# -- Freshness loop: yearly "still accurate?" reminders ------------------------------------------------------
+
+
+class FreshnessReminder(models.Model):
+    """One "is this card still accurate?" reminder about a structure (see ``actors.freshness``).
+
+    Its signed link confirms the card once: ``used_at`` is set then. A row with no recipient records that
+    nobody could be written to (everybody unsubscribed), so the card is not picked again every day.
+    """
+
+    structure = models.ForeignKey(
+        Structure, verbose_name="structure", on_delete=models.CASCADE, related_name="freshness_reminders"
+    )
+    sent_at = models.DateTimeField("envoyé le")
+    # A count, not the addresses: the reminder log keeps no personal data.
+    recipient_count = models.PositiveSmallIntegerField("nombre de destinataires", default=0)
+    used_at = models.DateTimeField("lien utilisé le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "rappel d'actualisation"
+        verbose_name_plural = "rappels d'actualisation"
+        ordering = ["-sent_at"]
+        indexes = [models.Index(fields=["structure", "-sent_at"], name="actors_freshness_structure")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(used_at__isnull=True) | models.Q(used_at__gte=models.F("sent_at")),
+                name="actors_freshnessreminder_used_after_sent",
+                violation_error_message="Un lien ne peut pas être utilisé avant l'envoi du rappel.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.structure_id} ({self.sent_at:%Y-%m-%d})"
+
+
+class FreshnessOptOut(models.Model):
+    """An address that asked to receive no more freshness reminders (one-click unsubscribe link)."""
+
+    email = models.EmailField(
+        "adresse électronique",
+        unique=True,
+        error_messages={"unique": "Cette adresse est déjà désinscrite des rappels."},
+    )
+    created_at = models.DateTimeField("désinscrite le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "désinscription des rappels d'actualisation"
+        verbose_name_plural = "désinscriptions des rappels d'actualisation"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")),
+                name="actors_freshnessoptout_email_lowercase",
+                violation_error_message="L'adresse doit être enregistrée en minuscules.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class MapCell(models.Model):
+    """Precomputed map aggregate: the published structures of one ``family`` in one grid cell of ``level``
+    (cells of 90/2^level degrees, ``code`` = Z-order index of the cell). Kept by ``actors.geo`` only."""
+
+    level = models.PositiveSmallIntegerField("niveau")
+    code = models.BigIntegerField("cellule")
+    family = models.CharField("famille", max_length=20)
+    count = models.IntegerField("nombre")
+    sum_lat = models.FloatField("somme des latitudes")
+    sum_lon = models.FloatField("somme des longitudes")
+    # Extent of the structures; it only grows until the next ``map_reindex`` (a minimum cannot be undone).
+    west = models.FloatField("ouest")
+    south = models.FloatField("sud")
+    east = models.FloatField("est")
+    north = models.FloatField("nord")
+    # Sums that answer exactly "which structure" (count 1) and "all in one commune?" without a lookup.
+    sum_id = models.BigIntegerField("somme des identifiants")
+    commune_count = models.IntegerField("nombre avec commune")
+    sum_commune = models.BigIntegerField("somme des communes")
+    sum_commune_sq = models.BigIntegerField("somme des carrés des communes")
+
+    class Meta:
+        verbose_name = "cellule de carte"
+        verbose_name_plural = "cellules de carte"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "code", "family"],
+                name="actors_mapcell_unique",
+                violation_error_message="Cette cellule de carte existe déjà.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level}/{self.code}/{self.family}: {self.count}"

@@ -33,6 +33,8 @@ def is_published(user, structure) -> bool:
 
 can_view_structure = is_published | is_facilitator | is_structure_member
 can_edit_structure = is_facilitator | is_structure_member
+can_see_history = is_facilitator | is_structure_member
 
 rules.add_perm("actors.view_structure", can_view_structure)
 rules.add_perm("actors.change_structure", can_edit_structure)
+rules.add_perm("actors.view_structure_history", can_see_history)

@@ -7,6 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from essaim.actors import history
+from essaim.actors.geo import MAP_FIELDS, map_sync
 from essaim.actors.models import (
     HUMAN_SOURCES,
     STATUS_TRANSITIONS,
@@ -18,7 +20,10 @@ from essaim.actors.models import (
     Status,
     Structure,
     Theme,
+    VersionKind,
 )
+from essaim.actors.quality import structure_quality_refresh
+from essaim.actors.search import structures_reindex
 from essaim.core.audit import log_action
 from essaim.core.text import normalize
 
@@ -101,9 +106,36 @@ def _search_name(structure: Structure) -> str:
     return normalize(f"{structure.name} {structure.acronym}")[:260]
 
 
+# Paths under /annuaire/ that a card's slug must never take (the card's route comes last and would be
+# shadowed, or would shadow them).
+RESERVED_SLUGS = frozenset(
+    {
+        "doublons",
+        "export",
+        "exports",
+        "imports",
+        "import",
+        "nouvelle",
+        "nouveau",
+        "gestion",
+        "moderation",
+        "carte",
+        "recherche",
+        "qualite",
+        "fraicheur",
+        "thematiques",
+        "admin",
+        "api",
+    }
+)
+
+
 def _unique_slug(name: str) -> str:
     base = slugify(name)[:190] or "structure"
     slug, n = base, 2
+    if slug in RESERVED_SLUGS:
+        slug = f"{base}-{n}"
+        n += 1
     while Structure.objects.filter(slug=slug).exists():
         slug = f"{base}-{n}"
         n += 1
@@ -141,6 +173,8 @@ def structure_create(
     if unknown:
         raise TypeError(f"Champs non modifiables : {', '.join(sorted(unknown))}")
     m2m = {field: card.pop(field) for field in M2M_FIELDS if field in card}
+    if slug in RESERVED_SLUGS:
+        raise ValidationError({"slug": "Cet identifiant d'adresse est réservé par l'annuaire."})
     structure = Structure(
         name=name.strip(),
         slug=slug or _unique_slug(name),
@@ -166,38 +200,59 @@ def structure_create(
         if getattr(structure, f"{field}_id" if field in _FOREIGN_KEYS else field) not in ("", None, False)
     ]
     filled += _set_m2m(structure, m2m)
+    structures_reindex(ids=[structure.pk])
+    map_sync(structure_ids=[structure.pk])
     _record_provenance(structure=structure, fields=filled, source=source, source_ref=source_ref)
+    history.version_record(
+        structure=structure,
+        actor=actor,
+        kind=VersionKind.CREATED,
+        source=source,
+        source_ref=source_ref,
+        changes={field: {"old": None, "new": history.stored_value(structure, field)} for field in filled},
+    )
     log_action(
         actor=actor,
         verb="actors.structure.created",
         obj=structure,
         data={"slug": structure.slug, "family": structure.family, "status": structure.status},
     )
+    structure_quality_refresh(structure)
     return structure
 
 
 @transaction.atomic
 def structure_update(
-    *, structure: Structure, actor, source: str = Source.FACILITATOR, source_ref: str = "", **changes
+    *,
+    structure: Structure,
+    actor,
+    source: str = Source.FACILITATOR,
+    source_ref: str = "",
+    version_kind: str = VersionKind.UPDATED,
+    version_note: str = "",
+    **changes,
 ) -> list[str]:
     """Change some fields of ``structure``; return the names of the fields that really changed.
 
     Only ``EDITABLE_FIELDS`` and ``M2M_FIELDS`` may be changed (TypeError otherwise). The provenance of the
     changed fields becomes ``source`` (verified by a human for the facilitator and structure sources).
     Nothing is written or logged when nothing changes. Raises ValidationError on invalid data, leaving the
-    database untouched.
+    database untouched. The change is kept as a version (``actors.history``) of kind ``version_kind``.
     """
     unknown = set(changes) - set(EDITABLE_FIELDS) - set(M2M_FIELDS)
     if unknown:
         raise TypeError(f"Champs non modifiables : {', '.join(sorted(unknown))}")
     m2m = {field: changes.pop(field) for field in M2M_FIELDS if field in changes}
     changed = []
+    before = {}
     for field, value in changes.items():
         value = _clean_value(field, value)
         current = getattr(structure, f"{field}_id" if field in _FOREIGN_KEYS else field)
         if current != _comparable(field, value):
+            before[field] = history.stored_value(structure, field)
             setattr(structure, field, value)
             changed.append(field)
+    before.update({field: history.stored_value(structure, field) for field in m2m})
     if changed:
         structure.search_name = _search_name(structure)
         structure.full_clean()
@@ -205,15 +260,37 @@ def structure_update(
     changed += _set_m2m(structure, m2m)
     if not changed:
         return []
+    structures_reindex(ids=[structure.pk])
+    if MAP_FIELDS.intersection(changed):
+        map_sync(structure_ids=[structure.pk])
     _record_provenance(structure=structure, fields=changed, source=source, source_ref=source_ref)
+    history.version_record(
+        structure=structure,
+        actor=actor,
+        kind=version_kind,
+        source=source,
+        source_ref=source_ref,
+        note=version_note,
+        changes={
+            field: {"old": before[field], "new": history.stored_value(structure, field)} for field in changed
+        },
+    )
     log_action(actor=actor, verb="actors.structure.updated", obj=structure, data={"fields": changed})
+    structure_quality_refresh(structure)
     return changed
 
 
 @transaction.atomic
-def structure_verify(*, structure: Structure, actor, on: datetime.date | None = None) -> Structure:
+def structure_verify(
+    *, structure: Structure, actor, on: datetime.date | None = None, source: str = Source.FACILITATOR
+) -> Structure:
     """Record that a person checked the whole card: "last verified" date set to ``on`` (today by default)
-    and every field's provenance marked verified, so imports will not overwrite them silently."""
+    and every field's provenance marked verified, so imports will not overwrite them silently.
+
+    ``source`` says who vouched for the card (the facilitators, or the structure itself through the
+    freshness reminder's link); it goes to the audit log. Raises ValidationError for an unknown source."""
+    if source not in HUMAN_SOURCES:
+        raise ValidationError({"source": "Seule une personne peut vérifier une fiche."})
     structure.last_verified_at = on or timezone.localdate()
     structure.save(update_fields=["last_verified_at", "updated_at"])
     # Fields still carrying the card's origin get their own row, so that the verification sticks to them.
@@ -236,8 +313,9 @@ def structure_verify(*, structure: Structure, actor, on: datetime.date | None = 
         actor=actor,
         verb="actors.structure.verified",
         obj=structure,
-        data={"on": structure.last_verified_at.isoformat()},
+        data={"on": structure.last_verified_at.isoformat(), "source": source},
     )
+    structure_quality_refresh(structure)
     return structure
 
 
@@ -265,6 +343,14 @@ def structure_set_status(*, structure: Structure, status: str, actor) -> Structu
         )
     structure.status = status
     structure.save(update_fields=["status", "updated_at"])
+    map_sync(structure_ids=[structure.pk])
+    history.version_record(
+        structure=structure,
+        actor=actor,
+        kind=VersionKind.STATUS,
+        source=Source.FACILITATOR if getattr(actor, "is_facilitator", True) else Source.STRUCTURE,
+        changes={"status": {"old": previous, "new": status}},
+    )
     log_action(
         actor=actor,
         verb="actors.structure.status_changed",

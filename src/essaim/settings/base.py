@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "essaim.accounts",
     "essaim.territories",
     "essaim.actors",
+    "essaim.events",
+    "essaim.workshops",
     "essaim.demo",
     "essaim.www",
 ]
@@ -167,6 +169,8 @@ AXES_CLIENT_IP_CALLABLE = "essaim.accounts.lockout.client_ip"
 ESSAIM_SIGNUP_RATE = env_str("ESSAIM_SIGNUP_RATE", "5/h")
 ESSAIM_PASSWORD_RESET_RATE = env_str("ESSAIM_PASSWORD_RESET_RATE", "5/h")
 ESSAIM_PASSWORD_RESET_EMAIL_RATE = env_str("ESSAIM_PASSWORD_RESET_EMAIL_RATE", "3/h")
+# Open-data downloads of the directory (/annuaire/export.*), per client address.
+ESSAIM_EXPORT_RATE = env_str("ESSAIM_EXPORT_RATE", "20/h")
 # Retention (privacy page): sent or failed emails, and login logs/attempts, are purged after these delays.
 ESSAIM_EMAIL_RETENTION_DAYS = env_int("ESSAIM_EMAIL_RETENTION_DAYS", 30)
 ESSAIM_LOGIN_LOG_RETENTION_DAYS = env_int("ESSAIM_LOGIN_LOG_RETENTION_DAYS", 365)
@@ -257,6 +261,9 @@ LOGGING = {
 
 # --- Essaim -------------------------------------------------------------------------------------------
 ESSAIM_SITE_NAME = env_str("ESSAIM_SITE_NAME", "Essaim")
+# Public root of the site ("https://annuaire.example.org") for links in emails sent by background tasks;
+# defaults to the first host of ALLOWED_HOSTS.
+ESSAIM_SITE_URL = env_str("ESSAIM_SITE_URL", "")
 ESSAIM_ASSETS_DIR = PACKAGE_DIR / "www" / "static" / "vendor"
 # Who runs this instance: shown in the legal notice, the privacy page and the accessibility statement.
 ESSAIM_OPERATOR_NAME = env_str("ESSAIM_OPERATOR_NAME", "")

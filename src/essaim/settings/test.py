@@ -6,7 +6,18 @@ os.environ.setdefault("SECRET_KEY", "test-only-insecure-key")
 os.environ.setdefault("ESSAIM_HTTPS", "false")
 
 from essaim.settings.base import *  # noqa: F403
+from essaim.settings.base import DATABASES as _DATABASES
 from essaim.settings.base import HUEY, VAR_DIR
+
+if _DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A test database in a file, not Django's shared-cache memory database: there, concurrent writers fail at
+    # once with "database table is locked" instead of queueing, so tests with real threads (workshops votes)
+    # could not check the IMMEDIATE-transaction locking production relies on. One file per test process.
+    import tempfile
+
+    _DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"essaim-test-{os.getpid()}.sqlite3")
+    }
 
 ESSAIM_ENVIRONMENT = "test"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

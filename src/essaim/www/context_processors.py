@@ -8,8 +8,8 @@ MAIN_NAV = (
     ("Annuaire", "actors:list"),
     ("Carte", "map:map"),
     ("Offres & besoins", "www:exchange"),
-    ("Agenda", "www:agenda"),
-    ("Ateliers", "www:workshops"),
+    ("Agenda", "events:list"),
+    ("Ateliers", "workshops:list"),
     ("Ressources", "www:resources"),
 )
 

@@ -15,6 +15,7 @@ import math
 import re
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,6 +23,8 @@ from types import SimpleNamespace
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from essaim.actors.geo import map_sync
+from essaim.actors.history import versions_record_bulk
 from essaim.actors.identifiers import rna_error, siren_error, siret_error
 from essaim.actors.importers.base import BulkInserter, ImportError_, column_index, open_csv
 from essaim.actors.models import (
@@ -36,6 +39,8 @@ from essaim.actors.models import (
     Structure,
 )
 from essaim.actors.qualification import qualify
+from essaim.actors.quality import quality_refresh_later
+from essaim.actors.search import structures_reindex
 from essaim.core.audit import log_action
 from essaim.core.text import normalize
 from essaim.territories.models import Commune, Perimeter
@@ -97,6 +102,8 @@ UNIT_FIELDS = (
     "is_societe_mission",
 )
 # Structure fields written from the head office establishment.
+# Columns the map snapshot depends on (see ``actors.geo.map_sync``).
+MAP_COLUMNS = frozenset({"family", "commune_id", "latitude", "longitude"})
 HEAD_OFFICE_FIELDS = ("commune_id", "address", "latitude", "longitude")
 # Provenance is recorded under the model field name (``legal_category``, not its column).
 PROVENANCE_NAME = {"legal_category_id": "legal_category", "commune_id": "commune"}
@@ -128,6 +135,38 @@ def _normalize(value: str) -> str:
     if value.isascii():
         return _NON_ALNUM.sub(" ", value.lower()).strip()
     return normalize(value)
+
+
+# SQLite trigger of the search index that indexes a new card's document on INSERT (``actors.search``).
+SEARCH_INSERT_TRIGGER = "actors_structure_fts_insert"
+
+
+@contextmanager
+def _search_insert_trigger_suspended():
+    """SQLite: drop the search index's INSERT trigger for the bulk inserts, re-create it (same SQL) after.
+
+    The trigger only indexes a non-empty document and imported cards are inserted with an empty one (the
+    run rewrites the documents at its end, which the UPDATE trigger indexes), so it has nothing to do here;
+    yet merely firing it costs about half the insertion time. Must run inside the run's transaction: SQLite
+    DDL is transactional, so a failed or dry run rolls the drop back and the trigger is never lost.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [SEARCH_INSERT_TRIGGER]
+        )
+        row = cursor.fetchone()
+        if row is None:
+            yield
+            return
+        cursor.execute(f'DROP TRIGGER "{SEARCH_INSERT_TRIGGER}"')
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(row[0])
 
 
 class SireneImportError(ImportError_):
@@ -480,6 +519,7 @@ class SireneImporter:
         )
         applied_pairs = []
         pending = []
+        versions = []  # Kept in the cards' history (``actors.history``), one bulk insert per batch.
         grouped: dict[tuple[str, ...], list[tuple]] = {}  # changed columns -> [(*values, id)]
         for sid, (diff, old) in changes.items():
             apply = {}
@@ -497,8 +537,19 @@ class SireneImporter:
                         name, acronym = Structure.objects.values_list("name", "acronym").get(pk=sid)
                     apply["search_name"] = normalize(f"{name} {acronym}")[:260]
                 grouped.setdefault(tuple(apply), []).append((*apply.values(), sid))
+                versions.append(
+                    (
+                        sid,
+                        {
+                            PROVENANCE_NAME.get(n, n): {"old": old.get(n), "new": v}
+                            for n, v in apply.items()
+                            if n != "search_name"
+                        },
+                    )
+                )
                 applied_pairs += [(sid, PROVENANCE_NAME.get(n, n)) for n in apply if n != "search_name"]
         self._update_structures(grouped)
+        versions_record_bulk(versions, source=Source.SIRENE, source_ref=self.source_ref)
         if applied_pairs:
             FieldProvenance.objects.filter(
                 structure_id__in={sid for sid, _n in applied_pairs},
@@ -527,6 +578,10 @@ class SireneImporter:
         ops = connection.ops
         quote = ops.quote_name
         now = ops.adapt_datetimefield_value(self.now)
+        # Published cards whose point, commune or family change move on the map (drafts cost one lookup).
+        map_ids = [
+            row[-1] for columns, rows in grouped.items() if MAP_COLUMNS.intersection(columns) for row in rows
+        ]
         for columns, rows in grouped.items():
             assignments = ", ".join(f"{quote(column)} = %s" for column in (*columns, "updated_at"))
             sql = f"UPDATE {quote(Structure._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608
@@ -539,6 +594,8 @@ class SireneImporter:
                 params.append((*values, now, row[-1]))
             with connection.cursor() as cursor:
                 cursor.executemany(sql, params)
+        if map_ids:
+            map_sync(structure_ids=map_ids)
 
     # -- establishments ------------------------------------------------------------------------------------
 
@@ -704,12 +761,14 @@ class SireneImporter:
             self.prepare()
             # One transaction for the run: a file-level error (e.g. missing columns of the establishments)
             # leaves the database as it was; row-level errors only reject their row.
-            with transaction.atomic():
+            with transaction.atomic(), _search_insert_trigger_suspended():
                 self.import_units()
                 if self.establishments_path is not None:
                     self.import_establishments()
                 if self.options.dry_run:
                     raise _DryRunRollback
+                # One statement for the whole run rather than per-row work while inserting.
+                structures_reindex(updated_since=self.now)
         except _DryRunRollback:
             pass
         except ImportError_ as exc:
@@ -723,6 +782,8 @@ class SireneImporter:
         self.run.finished_at = timezone.now()
         self.run.rejections = self.rejections
         self.run.save()
+        if not self.options.dry_run and (self.run.created or self.run.updated):
+            quality_refresh_later()  # quality scores of the new/changed cards, in the background
         log_action(
             actor=None,
             verb="actors.import.sirene",

@@ -1,8 +1,12 @@
 """Facilitator pages for duplicate cards: candidate pairs, "not a duplicate", field-by-field merge."""
 
+import hashlib
+
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Max
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,15 +17,18 @@ from essaim.actors.duplicates import (
     KEEP,
     MERGE_FIELDS,
     REMOVE,
+    DuplicateCandidate,
     duplicate_candidates,
     duplicate_dismiss,
     merge_differing_fields,
     merge_values,
     structures_merge,
 )
-from essaim.actors.models import Structure
+from essaim.actors.models import DuplicateDismissal, Establishment, Structure
 
 LIST_LIMIT = 100
+# The candidates are recomputed when the data changes; this bounds the age of a cached list anyway.
+CANDIDATES_CACHE_SECONDS = 15 * 60
 FIRST, SECOND = "first", "second"
 
 
@@ -91,10 +98,44 @@ class MergeForm(forms.Form):
         return self.second, self.first
 
 
+def _data_fingerprint() -> str:
+    """What the candidates depend on, in a few aggregates: any write on the cards (services and imports set
+    ``updated_at``), their establishments or the dismissals changes it."""
+    parts = [
+        Structure.objects.aggregate(n=Count("pk"), last=Max("updated_at")),
+        Establishment.objects.aggregate(n=Count("pk"), last=Max("updated_at")),
+        DuplicateDismissal.objects.aggregate(n=Count("pk"), last=Max("pk")),
+    ]
+    text = "|".join(f"{part['n']}:{part['last']}" for part in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def cached_duplicate_candidates(*, limit: int) -> list[DuplicateCandidate]:
+    """``duplicate_candidates(limit=limit)``, computed once per state of the data (see _data_fingerprint)
+    and kept in the cache for CANDIDATES_CACHE_SECONDS at most (a safety net for writes that bypass
+    ``updated_at``, such as a commune's point)."""
+    key = f"actors:duplicates:{limit}:{_data_fingerprint()}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = [
+            (candidate.first.pk, candidate.second.pk, candidate.reasons, candidate.score)
+            for candidate in duplicate_candidates(limit=limit)
+        ]
+        cache.set(key, cached, CANDIDATES_CACHE_SECONDS)
+    structures = Structure.objects.select_related("commune").in_bulk(
+        {pk for first, second, _reasons, _score in cached for pk in (first, second)}
+    )
+    return [
+        DuplicateCandidate(structures[first], structures[second], reasons, score)
+        for first, second, reasons, score in cached
+        if first in structures and second in structures
+    ]
+
+
 def duplicate_list(request):
     """Candidate pairs with their reasons, strongest first (facilitators only, 404 otherwise)."""
     _require_facilitator(request)
-    candidates = duplicate_candidates(limit=LIST_LIMIT)
+    candidates = cached_duplicate_candidates(limit=LIST_LIMIT)
     return render(request, "actors/duplicates/list.html", {"candidates": candidates, "limit": LIST_LIMIT})
 
 

@@ -1,8 +1,8 @@
 """Public directory of structures (the "Annuaire")."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,21 +10,41 @@ from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from essaim.actors.access import structure_can_see_qualification, structure_can_view
-from essaim.actors.models import Structure
-from essaim.territories.models import Perimeter
-from essaim.www.actors.forms import ALL_TERRITORIES, StructureFilterForm
+from essaim.actors.models import Label, Structure, Theme
+from essaim.actors.search import StructureFilters, structure_search, structure_selection
+from essaim.territories.models import Commune, Departement, Perimeter
+from essaim.www.actors.forms import ALL_TERRITORIES, DEFAULT_RADIUS, HEADCOUNT_GROUPS, StructureFilterForm
 
 PAGE_SIZE = 20
 
 
 @dataclass
 class DirectoryFilter:
-    """The directory's filter form bound to a request, and the published structures it selects."""
+    """The directory's filter form bound to a request, the search it describes, and the whole selection
+    (every page: the exports download it)."""
 
     form: StructureFilterForm
     data: QueryDict
     perimeter: Perimeter | None
-    structures: QuerySet
+    text: str
+    filters: StructureFilters
+    sort: str
+    centre_commune: Commune | None
+
+    @cached_property
+    def structures(self) -> QuerySet:
+        return structure_selection(text=self.text, filters=self.filters)
+
+
+def _point(data: QueryDict) -> tuple[float, float] | None:
+    """A centre given as ``lat``/``lon`` in the URL (e.g. from the map), or None when absent or invalid."""
+    try:
+        lat, lon = float(data.get("lat", "")), float(data.get("lon", ""))
+    except ValueError:
+        return None
+    if -90 <= lat <= 90 and -180 <= lon <= 180:
+        return (lat, lon)
+    return None
 
 
 def directory_filter(request) -> DirectoryFilter:
@@ -38,35 +58,88 @@ def directory_filter(request) -> DirectoryFilter:
     data = request.GET.copy()
     if not data.get("territoire"):
         data["territoire"] = home.slug if home else ALL_TERRITORIES
-    form = StructureFilterForm(data, perimeters=perimeters)
+    form = StructureFilterForm(
+        data,
+        perimeters=perimeters,
+        themes=Theme.objects.active().values_list("slug", "label"),
+        labels=Label.objects.active().values_list("slug", "label"),
+        departements=(
+            (code, f"{name} ({code})") for code, name in Departement.objects.values_list("code", "name")
+        ),
+    )
     form.is_valid()  # Fields in error are left out of cleaned_data, hence ignored.
-    filters = form.cleaned_data
+    cleaned = form.cleaned_data
 
-    structures = Structure.objects.published()
-    perimeter = next((p for p in perimeters if p.slug == filters.get("territoire")), None)
-    if perimeter is not None:
-        structures = structures.in_perimeter(perimeter)
-    if filters.get("famille"):
-        structures = structures.of_family(filters["famille"])
-    if filters.get("q"):
-        structures = structures.search(filters["q"])
-    return DirectoryFilter(form=form, data=data, perimeter=perimeter, structures=structures)
+    perimeter = next((p for p in perimeters if p.slug == cleaned.get("territoire")), None)
+    commune = cleaned.get("commune")
+    centre = (commune.latitude, commune.longitude) if commune is not None else _point(data)
+    radius = float(cleaned.get("rayon") or DEFAULT_RADIUS) if centre else None
+    group = HEADCOUNT_GROUPS.get(cleaned.get("effectif") or "")
+    filters = StructureFilters(
+        families=tuple(cleaned.get("famille") or ()),
+        themes=tuple(cleaned.get("thematique") or ()),
+        labels=tuple(cleaned.get("reseau") or ()),
+        departements=tuple(cleaned.get("departement") or ()),
+        perimeter=perimeter,
+        centre=centre,
+        radius_km=radius,
+        headcount_bands=tuple(group[1]) if group else (),
+    )
+    text = cleaned.get("q") or ""
+    return DirectoryFilter(
+        form=form,
+        data=data,
+        perimeter=perimeter,
+        text=text,
+        filters=filters,
+        sort=cleaned.get("tri") or "",
+        centre_commune=commune,
+    )
+
+
+def _page_number(value) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
 
 
 @vary_on_headers("HX-Request")
 def structure_list(request):
-    """Published structures filtered by territory, family and name, paginated.
+    """Published structures found by text, filters (with facet counts) and sort, paginated.
 
-    HTMX requests get the results fragment only.
+    HTMX requests get the results fragment only (the facets and download links are swapped out-of-band).
     """
     selection = directory_filter(request)
-    form, data, perimeter = selection.form, selection.data, selection.perimeter
-    structures = selection.structures.select_related("commune")
-    page = Paginator(structures.order_by("name", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
-
-    query = data.copy()
+    result = structure_search(
+        text=selection.text,
+        filters=selection.filters,
+        sort=selection.sort,
+        page=_page_number(request.GET.get("page")),
+        per_page=PAGE_SIZE,
+    )
+    query = selection.data.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "perimeter": perimeter}
+    form = selection.form
+    facets = [
+        {"facet": result.facets[name], "field": form[field]}
+        for name, field in (
+            ("families", "famille"),
+            ("themes", "thematique"),
+            ("labels", "reseau"),
+            ("departements", "departement"),
+        )
+        if name in result.facets
+    ]
+    context = {
+        "form": form,
+        "result": result,
+        "facets": facets,
+        "query": query.urlencode(),
+        "perimeter": selection.perimeter,
+        "centre_commune": selection.centre_commune,
+        "text": selection.text,
+    }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "actors/_structure_results.html", context)
     return render(request, "actors/structure_list.html", context)

@@ -11,6 +11,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
 from essaim.actors.geo import MAX_ZOOM, BBox, features_to_geojson, mappable_structures, structure_clusters
+from essaim.actors.models import Status
 from essaim.territories.models import Commune, Perimeter
 from essaim.www.actors.forms import ALL_TERRITORIES, StructureFilterForm
 
@@ -62,7 +63,13 @@ def map_page(request):
     """The map, its filters and the list view of what it shows. Without JavaScript, the list shows the
     first structures matching the filters and links to the directory."""
     form, filters, perimeter = _filters(request)
-    structures = mappable_structures(filters).select_related("commune").order_by("name", "pk")
+    # Published first: the (status, name) index then gives the alphabetical order without a sort.
+    structures = (
+        mappable_structures(filters)
+        .filter(status=Status.PUBLISHED)
+        .select_related("commune")
+        .order_by("name", "pk")
+    )
     listed = list(structures[: NO_SCRIPT_LIST_SIZE + 1])
     query = request.GET.copy()
     for key in ("lat", "lon", "z"):
@@ -114,8 +121,8 @@ def clusters(request):
     if not 0 <= zoom <= MAX_ZOOM:
         return _bad_request(f"Paramètre zoom hors limites : attendu un entier entre 0 et {MAX_ZOOM}.")
     _form, filters, _perimeter = _filters(request)
-    features = structure_clusters(bbox=BBox(west, south, east, north), zoom=zoom, filters=filters)
-    body = json.dumps(features_to_geojson(features), ensure_ascii=False, separators=(",", ":"))
+    answer = structure_clusters(bbox=BBox(west, south, east, north), zoom=zoom, filters=filters)
+    body = json.dumps(features_to_geojson(answer), ensure_ascii=False, separators=(",", ":"))
     response = HttpResponse(body, content_type="application/geo+json")
     response["Cache-Control"] = "public, max-age=60"
     return response

@@ -12,7 +12,5 @@ urlpatterns = [
     path("plan-du-site/", views.sitemap, name="sitemap"),
     # Sections of the main navigation still being built; their apps will take these URLs over.
     path("offres-besoins/", views.section_in_preparation, {"section": "exchange"}, name="exchange"),
-    path("agenda/", views.section_in_preparation, {"section": "agenda"}, name="agenda"),
-    path("ateliers/", views.section_in_preparation, {"section": "workshops"}, name="workshops"),
     path("ressources/", views.section_in_preparation, {"section": "resources"}, name="resources"),
 ]

@@ -22,24 +22,6 @@ SECTIONS_IN_PREPARATION = {
             "une prise de contact directe entre structures.",
         ],
     },
-    "agenda": {
-        "title": "Agenda",
-        "summary": "Les événements des structures et du réseau sur le territoire.",
-        "features": [
-            "les rencontres, formations et temps forts proposés par les membres ;",
-            "un filtre par date, par lieu et par thème ;",
-            "l'export des événements vers votre agenda.",
-        ],
-    },
-    "workshops": {
-        "title": "Ateliers",
-        "summary": "Les ateliers collectifs animés par le réseau, avec inscription en ligne.",
-        "features": [
-            "le programme des ateliers et le nombre de places restantes ;",
-            "l'inscription en ligne et le rappel par courriel ;",
-            "pour les animateur·rice·s : la liste des inscrit·e·s et le suivi des présences.",
-        ],
-    },
     "resources": {
         "title": "Ressources",
         "summary": "Des guides, modèles et fiches pratiques partagés entre les structures.",

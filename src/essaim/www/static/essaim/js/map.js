@@ -161,7 +161,10 @@
         list.appendChild(listItem(feature));
       });
       list.dataset.total = String(total);
-      if (total === 0) {
+      if (collection.message) {
+        // The server declined a viewport too wide for the filters: say what to do instead.
+        status.textContent = collection.message;
+      } else if (total === 0) {
         status.textContent = "Aucune structure dans cette partie de la carte.";
       } else {
         var points = collection.features.length - clusters;

@@ -1,0 +1,810 @@
+"""Full-text search of the directory, with filters, sorting, facets and pagination.
+
+One interface, two engines picked by ``connection.vendor``:
+
+- SQLite: an FTS5 table (migration ``0009_search_sql``) over ``Structure.search_document``. FTS5 has no
+  French stemmer, so the document is stored already folded (accents, case) and stemmed with the Snowball
+  French stemmer, and queries are stemmed the same way.
+- PostgreSQL: a generated ``search_vector`` column, ``to_tsvector('essaim_french', search_document)`` where
+  ``essaim_french`` is the ``french`` configuration with ``unaccent``; the document is the plain text. Typos
+  in names are caught by trigram word similarity (``pg_trgm``) on ``search_name``.
+
+The module has a small generic core (``TextIndex``, ``text_filter``, ``FacetSpec``, ``run_search``,
+``SearchResult``) that another listing (offers and needs) can reuse with its own index and facets, and the
+structure-specific part (``StructureFilters``, ``structure_queryset``, ``structure_search``,
+``structures_reindex``).
+
+Index freshness: every write path calls ``structures_reindex`` (services, merge, SIRENE import, the
+``search_reindex`` command); on SQLite, triggers then keep the FTS table in step with the column.
+"""
+
+import functools
+import hashlib
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import snowballstemmer
+from django.core.cache import cache
+from django.db import connection, connections
+from django.db.models import BooleanField, Count, F, FloatField, Q, QuerySet
+from django.db.models.expressions import Expression, RawSQL
+from django.db.models.functions import ASin, Coalesce, Cos, Power, Radians, Sin, Sqrt
+from rapidfuzz import fuzz, process
+
+from essaim.core.text import normalize
+
+EARTH_RADIUS_KM = 6371.0088
+MAX_QUERY_WORDS = 10
+# Above this many results, the total and the facet counts are cached for a few minutes: counting a national
+# selection on every keystroke is the slowest part of a search, and a slightly stale count there is harmless.
+FACET_CACHE_ABOVE = 20_000
+FACET_CACHE_SECONDS = 300
+FACET_IDS_LIMIT = 5000
+# Words that carry no meaning for a search. PostgreSQL's french configuration drops them from documents;
+# on SQLite they stay in the document and are only left out of queries.
+STOPWORDS = frozenset(
+    "a au aux avec ce ces d dans de des du en et l la le les leur leurs ou par pour sur un une".split()  # noqa: SIM905
+)
+# Typo correction (SQLite): a term of the index replaces an unknown query word when this similar (0-100).
+TYPO_MIN_SCORE = 80
+
+_french = snowballstemmer.stemmer("french")
+
+
+@functools.lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _french.stemWord(word)
+
+
+def stem(word: str) -> str:
+    """The Snowball French stem of a normalised word ("cooperatives" -> "cooper"); numbers as they are
+    (they would only fill the cache)."""
+    return word if word.isdigit() else _stem(word)
+
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def _words(text: str) -> list[str]:
+    """``normalize(text).split()``, with a fast path for plain ASCII (most SIRENE names)."""
+    if text.isascii():
+        return _NON_ALNUM.sub(" ", text.lower()).split()
+    return normalize(text).split()
+
+
+def stemmed(text: str) -> str:
+    """``text`` folded (accents, case, punctuation) and stemmed word by word, as the SQLite index holds it."""
+    return " ".join([stem(word) for word in _words(text)])
+
+
+# NAF labels, commune names, themes and labels repeat across thousands of cards.
+_stemmed_repeated = functools.lru_cache(maxsize=50_000)(stemmed)
+
+
+def query_words(text: str) -> list[str]:
+    """The normalised words of a query, without stop words (unless there is nothing else)."""
+    words = normalize(text).split()[:MAX_QUERY_WORDS]
+    meaningful = [word for word in words if word not in STOPWORDS]
+    return meaningful or words
+
+
+# -- generic core ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextIndex:
+    """Where the full-text index of a model lives (see the migration that creates it)."""
+
+    table: str  # the model's table
+    fts_table: str  # SQLite: FTS5 table (rowid = primary key)
+    terms_table: str  # SQLite: fts5vocab 'row' table over it
+    vector_column: str  # PostgreSQL: generated tsvector column
+    name_column: str  # normalised name, trigram-indexed on PostgreSQL (typo tolerance)
+
+
+def _sqlite_match(words: list[str]) -> str:
+    """FTS5 query: every stem, the last one also as a prefix (search as you type)."""
+    parts = []
+    for index, word in enumerate(words):
+        token = stem(word)
+        if index == len(words) - 1 and len(word) >= 3:
+            parts.append(f'"{token}"*')
+        else:
+            parts.append(f'"{token}"')
+    return " ".join(parts)
+
+
+def _postgres_tsquery(words: list[str]) -> str:
+    """``to_tsquery`` input: every word (the engine stems them), the last one also as a prefix."""
+    parts = list(words)
+    if parts and len(parts[-1]) >= 3:
+        parts[-1] += ":*"
+    return " & ".join(parts)
+
+
+def _sqlite_correct(index: TextIndex, words: list[str]) -> list[str] | None:
+    """Replace each query word unknown to the index by the closest indexed term starting with the same three
+    letters; None when nothing was corrected."""
+    corrected, changed = [], False
+    with connection.cursor() as cursor:
+        for word in words:
+            token = stem(word)
+            cursor.execute(f"SELECT 1 FROM {index.terms_table} WHERE term = %s", [token])  # noqa: S608
+            if cursor.fetchone() is not None or len(token) < 4:
+                corrected.append(token)
+                continue
+            start = token[:3]
+            cursor.execute(
+                f"SELECT term FROM {index.terms_table} WHERE term >= %s AND term < %s",  # noqa: S608
+                [start, start + "\uffff"],
+            )
+            candidates = [row[0] for row in cursor.fetchall()]
+            best = process.extractOne(token, candidates, scorer=fuzz.ratio, score_cutoff=TYPO_MIN_SCORE)
+            if best is None:
+                return None
+            corrected.append(best[0])
+            changed = True
+    return corrected if changed else None
+
+
+class OwnTableSQL(Expression):
+    """Raw SQL about the queried model's own row, ``{table}`` being replaced by the alias the table has in
+    this query (it becomes ``U0`` inside a subquery). Values go as parameters."""
+
+    def __init__(self, template: str, params: tuple, output_field):
+        super().__init__(output_field=output_field)
+        self.template, self.params = template, params
+
+    def as_sql(self, compiler, connection):
+        alias = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return self.template.format(table=alias), self.params
+
+
+@dataclass
+class TextMatch:
+    """A queryset narrowed to a text query, and how to rank it."""
+
+    queryset: QuerySet
+    rank_sql: str | None = None  # PostgreSQL: a relevance expression (higher is better)
+    rank_params: tuple = ()
+    sqlite_match: str | None = None  # SQLite: the FTS5 query, ranked with the FTS table's own ``rank``
+    approximate: bool = False  # no exact result: typo-tolerant results instead
+
+
+def text_filter(
+    queryset: QuerySet, index: TextIndex, text: str, *, tolerant: bool = True, narrow: bool = False
+) -> TextMatch:
+    """Narrow ``queryset`` to the rows whose document matches every word of ``text`` (stemmed, accent- and
+    case-insensitive, the last word as a prefix). With ``tolerant``, a query with no result is retried
+    with typo tolerance (``approximate`` set; see ``typo_filter``). An empty query matches everything.
+
+    ``narrow`` says the queryset's other filters are selective (a territory): SQLite then walks them first
+    and tests the text matches as a set, instead of looking each match up (its planner cannot tell)."""
+    words = query_words(text)
+    if not words:
+        return TextMatch(queryset)
+    if connection.vendor == "postgresql":
+        tsquery = _postgres_tsquery(words)
+        vector = f'{{table}}."{index.vector_column}"'
+        condition = OwnTableSQL(
+            f"{vector} @@ to_tsquery('essaim_french', %s)", (tsquery,), output_field=BooleanField()
+        )
+        match = TextMatch(
+            queryset.filter(condition),
+            rank_sql=f"ts_rank({vector}, to_tsquery('essaim_french', %s))",
+            rank_params=(tsquery,),
+        )
+    else:
+        match = _sqlite_text_match(queryset, index, _sqlite_match(words), narrow=narrow)
+    if tolerant and not match.queryset.exists():
+        return typo_filter(queryset, index, text, narrow=narrow) or match
+    return match
+
+
+def typo_filter(queryset: QuerySet, index: TextIndex, text: str, *, narrow: bool = False) -> TextMatch | None:
+    """Typo-tolerant match of ``text`` (``approximate`` set), or None when nothing comes close.
+
+    PostgreSQL: every word close to a word of the name (pg_trgm word similarity, default threshold 0.6).
+    SQLite: every word unknown to the index replaced by the closest indexed term (same first three letters).
+    """
+    words = query_words(text)
+    if not words:
+        return None
+    if connection.vendor == "postgresql":
+        name = f'{{table}}."{index.name_column}"'
+        similar = queryset
+        for word in words:
+            similar = similar.filter(OwnTableSQL(f"%s <%% {name}", (word,), output_field=BooleanField()))
+        return TextMatch(
+            similar,
+            rank_sql=f"word_similarity(%s, {name})",
+            rank_params=(" ".join(words),),
+            approximate=True,
+        )
+    corrected = _sqlite_correct(index, words)
+    if corrected is None:
+        return None
+    match = _sqlite_text_match(queryset, index, " ".join(f'"{token}"' for token in corrected), narrow=narrow)
+    match.approximate = True
+    return match
+
+
+def _sqlite_text_match(queryset: QuerySet, index: TextIndex, expression: str, *, narrow: bool) -> TextMatch:
+    matches = f"SELECT rowid FROM {index.fts_table} WHERE {index.fts_table} MATCH %s"  # noqa: S608
+    if narrow:
+        # "+ 0": the match list is a set to test, not an index key to look every row up with.
+        condition = OwnTableSQL(
+            f'{{table}}."id" + 0 IN ({matches})', (expression,), output_field=BooleanField()
+        )
+        return TextMatch(queryset.filter(condition), sqlite_match=expression)
+    ids = RawSQL(matches, (expression,))  # noqa: S611 (names from TextIndex, values as params)
+    return TextMatch(queryset.filter(pk__in=ids), sqlite_match=expression)
+
+
+@dataclass(frozen=True)
+class FacetSpec:
+    """A facet: ``count(selection)`` returns {value: count}; ``labels(values)`` returns {value: label}."""
+
+    name: str
+    label: str
+    count: Callable[[QuerySet], dict]
+    labels: Callable[[Sequence], dict]
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool = False
+
+
+@dataclass
+class Facet:
+    name: str
+    label: str
+    values: list[FacetValue]
+
+
+@dataclass
+class SearchResult:
+    """One page of a search: ``items`` (model instances, with ``distance_km`` when sorted from a centre),
+    the ``total`` number of matches, ``facets`` (name -> Facet) and pagination."""
+
+    total: int
+    items: list
+    facets: dict[str, Facet]
+    page: int
+    per_page: int
+    sort: str
+    approximate: bool = False
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.num_pages
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.page + 1
+
+
+def _facets(selection: QuerySet, specs: Sequence[FacetSpec], selected: dict, total: int, key: str) -> dict:
+    def compute():
+        counted = {}
+        for spec in specs:
+            counts = {str(value): n for value, n in spec.count(selection).items() if value not in (None, "")}
+            counted[spec.name] = counts
+        return counted
+
+    if total > FACET_CACHE_ABOVE:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        counted = cache.get_or_set(f"essaim:facets:{digest}", compute, FACET_CACHE_SECONDS)
+    else:
+        counted = compute()
+    facets = {}
+    for spec in specs:
+        counts = counted[spec.name]
+        chosen = {str(value) for value in selected.get(spec.name, ())}
+        labels = spec.labels(sorted(set(counts) | chosen))
+        values = [
+            FacetValue(value, labels.get(value, value), counts.get(value, 0), value in chosen)
+            for value in set(counts) | chosen
+        ]
+        values.sort(key=lambda item: (-item.count, item.label))
+        facets[spec.name] = Facet(spec.name, spec.label, values)
+    return facets
+
+
+def _measure(selection: QuerySet, *, with_ids: bool) -> tuple[int, list | None]:
+    """(number of rows, their ids when at most FACET_IDS_LIMIT). Counting facets on a list of ids is much
+    cheaper than evaluating the text match and the territory joins once more per facet."""
+    if not with_ids:
+        return selection.count(), None
+    ids = list(selection.order_by().values_list("pk", flat=True)[: FACET_IDS_LIMIT + 1])
+    if len(ids) > FACET_IDS_LIMIT:
+        return selection.count(), None
+    return len(ids), ids
+
+
+def run_search(
+    *,
+    queryset: QuerySet,
+    index: TextIndex,
+    text: str,
+    sort: str,
+    orderings: dict[str, Sequence],
+    relevance: str,
+    facets: Sequence[FacetSpec] = (),
+    selected: dict | None = None,
+    cache_key: str = "",
+    page: int = 1,
+    per_page: int = 20,
+    narrow: bool = False,
+    related: Sequence[str] = (),
+    annotations: dict | None = None,
+) -> SearchResult:
+    """Search ``queryset`` (already filtered) for ``text`` and return one page.
+
+    ``orderings`` maps each sort key to its ``order_by`` arguments; ``relevance`` is the sort key ranked by
+    the text engine (falls back on the first ordering without text). ``facets`` are counted over the whole
+    selection; ``selected`` maps facet names to the selected values. A page number out of range gives the
+    nearest page. ``narrow``: see ``text_filter``. Page rows are read by primary key with ``related``
+    (select_related) and ``annotations`` (e.g. a distance used by an ordering), without the filters again.
+    """
+
+    def by_pk(pks):
+        return (
+            queryset.model.objects.filter(pk__in=pks).select_related(*related).annotate(**(annotations or {}))
+        )
+
+    match = text_filter(queryset, index, text, tolerant=False, narrow=narrow)
+    # A large selection's size is cached like its facets: counting a national selection is the slowest part.
+    total_key = "essaim:search-total:" + hashlib.sha256(f"{cache_key}|{text}".encode()).hexdigest()[:32]
+    total, ids = cache.get(total_key) if cache_key else None, None
+    if total is None:
+        total, ids = _measure(match.queryset, with_ids=bool(facets))
+        if cache_key and total > FACET_CACHE_ABOVE:
+            cache.set(total_key, total, FACET_CACHE_SECONDS)
+    if total == 0 and text:
+        approximate = typo_filter(queryset, index, text, narrow=narrow)
+        if approximate is not None:
+            match = approximate
+            total, ids = _measure(match.queryset, with_ids=bool(facets))
+    selection = match.queryset
+    ranked = bool(match.rank_sql or match.sqlite_match)
+    first = next(iter(orderings))
+    if sort == relevance and not ranked:
+        sort = first
+    elif sort != relevance and sort not in orderings:
+        sort = relevance if ranked else first
+    per_page = max(1, per_page)
+    page = min(max(1, page), max(1, math.ceil(total / per_page)))
+    offset = (page - 1) * per_page
+    if sort == relevance and match.sqlite_match:
+        # FTS5 ranks by bm25 inside the virtual table. "rowid + 0" keeps the MATCH the outer loop, run once,
+        # with a membership test on the selection: a bare "rowid IN (...)" would run the MATCH once per id.
+        if ids is not None:
+            members_sql, members_params = ", ".join(["%s"] * len(ids)) or "NULL", list(ids)
+        else:
+            members_sql, members_params = queryset.order_by().values("pk").query.sql_with_params()
+        fts = index.fts_table
+        sql = (
+            f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s AND rowid + 0 IN ({members_sql}) "  # noqa: S608
+            "ORDER BY rank, rowid LIMIT %s OFFSET %s"
+        )
+        page_ids = []
+        if total:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, (match.sqlite_match, *members_params, per_page, offset))
+                page_ids = [row[0] for row in cursor.fetchall()]
+        by_id = {item.pk: item for item in by_pk(page_ids)} if page_ids else {}
+        items = [by_id[pk] for pk in page_ids if pk in by_id]
+    else:
+        # With the ids at hand, the page re-reads those rows only instead of the whole selection.
+        source = by_pk(ids) if ids is not None else selection
+        if sort == relevance:
+            rank = OwnTableSQL(match.rank_sql, match.rank_params, output_field=FloatField())
+            source = source.annotate(search_rank=rank).order_by("-search_rank", *orderings[first])
+        else:
+            source = source.order_by(*orderings[sort])
+        items = list(source[offset:][:per_page]) if total else []
+    return SearchResult(
+        total=total,
+        items=items,
+        facets=_facets(
+            selection if ids is None else selection.model.objects.filter(pk__in=ids),
+            facets,
+            selected or {},
+            total,
+            f"{cache_key}|{text}",
+        ),
+        page=page,
+        per_page=per_page,
+        sort=sort,
+        approximate=match.approximate,
+    )
+
+
+# -- structures -----------------------------------------------------------------------------------------
+
+
+class Sort:
+    """Sort keys of the structure search (values used in URLs)."""
+
+    RELEVANCE = "pertinence"
+    DISTANCE = "distance"
+    NAME = "nom"
+    NEWEST = "recent"
+
+    choices = [
+        (RELEVANCE, "Pertinence"),
+        (DISTANCE, "Distance"),
+        (NAME, "Nom"),
+        (NEWEST, "Les plus récentes"),
+    ]
+
+
+STRUCTURE_INDEX = TextIndex(
+    table="actors_structure",
+    fts_table="actors_structure_fts",
+    terms_table="actors_structure_fts_terms",
+    vector_column="search_vector",
+    name_column="search_name",
+)
+
+# Filters other apps provide (e.g. the exchange app's "has offers" / "has needs"): name -> function
+# (queryset, value) -> queryset. Registered from their AppConfig.ready().
+STRUCTURE_FILTER_HOOKS: dict[str, Callable[[QuerySet, object], QuerySet]] = {}
+
+
+def register_structure_filter(name: str, function: Callable[[QuerySet, object], QuerySet]) -> None:
+    """Make ``StructureFilters(extra={name: value})`` available (used by apps built on the directory)."""
+    STRUCTURE_FILTER_HOOKS[name] = function
+
+
+@dataclass(frozen=True)
+class StructureFilters:
+    """What a directory search selects (all optional; values within a field are OR-ed, fields AND-ed).
+
+    ``themes`` / ``labels`` are slugs, ``communes`` / ``epcis`` / ``departements`` official codes,
+    ``perimeter`` a ``territories.Perimeter`` or its pk, ``centre`` a (latitude, longitude) point with
+    ``radius_km``, ``headcount_bands`` INSEE band codes. ``extra`` holds filters registered by other apps
+    (``register_structure_filter``), e.g. {"has_offers": True}.
+    """
+
+    families: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    communes: tuple[str, ...] = ()
+    epcis: tuple[str, ...] = ()
+    departements: tuple[str, ...] = ()
+    perimeter: object = None
+    centre: tuple[float, float] | None = None
+    radius_km: float | None = None
+    headcount_bands: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+    def cache_key(self) -> str:
+        perimeter = getattr(self.perimeter, "pk", self.perimeter)
+        return repr(
+            (
+                self.families,
+                self.themes,
+                self.labels,
+                self.communes,
+                self.epcis,
+                self.departements,
+                perimeter,
+                self.centre,
+                self.radius_km,
+                self.headcount_bands,
+                sorted(self.extra.items()),
+            )
+        )
+
+
+def _point_expressions():
+    """(latitude, longitude) of a structure: its own point, else its commune's."""
+    return (
+        Coalesce("latitude", "commune__latitude"),
+        Coalesce("longitude", "commune__longitude"),
+    )
+
+
+def _within_radius(queryset: QuerySet, centre: tuple[float, float], radius_km: float) -> QuerySet:
+    """Structures within ``radius_km`` of ``centre`` (exact haversine), annotated with ``distance_km``.
+
+    A bounding box on the indexed latitude/longitude (or, for cards without their own point, on the
+    communes') first keeps the exact computation to the few candidates.
+    """
+    from essaim.territories.models import Commune
+
+    lat, lon = centre
+    dlat = radius_km / 111.2
+    dlon = radius_km / max(0.01, 111.2 * math.cos(math.radians(lat)))
+    box = {"latitude__range": (lat - dlat, lat + dlat), "longitude__range": (lon - dlon, lon + dlon)}
+    communes = Commune.objects.filter(**box).values("pk")
+    queryset = queryset.filter(Q(**box) | Q(latitude__isnull=True, commune__in=communes))
+    return queryset.annotate(distance_km=_distance(centre)).filter(distance_km__lte=radius_km)
+
+
+def _distance(centre: tuple[float, float]):
+    lat, lon = centre
+    point_lat, point_lon = _point_expressions()
+    half_dlat = (Radians(point_lat) - math.radians(lat)) / 2
+    half_dlon = (Radians(point_lon) - math.radians(lon)) / 2
+    a = Power(Sin(half_dlat), 2) + math.cos(math.radians(lat)) * Cos(Radians(point_lat)) * Power(
+        Sin(half_dlon), 2
+    )
+    return 2 * EARTH_RADIUS_KM * ASin(Sqrt(a), output_field=FloatField())
+
+
+def structure_queryset(*, filters: StructureFilters = StructureFilters(), queryset: QuerySet | None = None):
+    """The structures of ``queryset`` (published ones by default) selected by ``filters``, without text.
+
+    Raises ValueError for an ``extra`` filter no app registered.
+    """
+    from essaim.actors.models import Structure
+
+    qs = Structure.objects.published() if queryset is None else queryset
+    if filters.families:
+        qs = qs.filter(family__in=filters.families)
+    through_filters = (
+        (filters.themes, Structure.themes.through, "theme__slug__in"),
+        (filters.labels, Structure.labels.through, "label__slug__in"),
+    )
+    # With a territory, SQLite must walk the territory and test the (large) theme/label sets, not look every
+    # card of a theme up: "id + 0" keeps the set out of index lookups (its planner cannot tell).
+    territorial = filters.perimeter is not None or filters.communes or filters.epcis or filters.departements
+    if territorial and connection.vendor == "sqlite":
+        qs, member = qs.alias(_pk_value=F("pk") + 0), "_pk_value__in"
+    else:
+        member = "pk__in"
+    for values, through, lookup in through_filters:
+        if values:
+            # A subquery, not a join: no duplicate rows, and facet counts stay over the whole card.
+            qs = qs.filter(**{member: through.objects.filter(**{lookup: values}).values("structure_id")})
+    if filters.communes:
+        qs = qs.filter(commune__code__in=filters.communes)
+    if filters.epcis:
+        qs = qs.filter(commune__epci_id__in=filters.epcis)
+    if filters.departements:
+        qs = qs.filter(commune__departement_id__in=filters.departements)
+    if filters.perimeter is not None:
+        qs = qs.in_perimeter(filters.perimeter)
+    if filters.headcount_bands:
+        qs = qs.filter(headcount_band__in=filters.headcount_bands)
+    if filters.centre is not None and filters.radius_km:
+        qs = _within_radius(qs, filters.centre, filters.radius_km)
+    for name, value in filters.extra.items():
+        hook = STRUCTURE_FILTER_HOOKS.get(name)
+        if hook is None:
+            raise ValueError(f"Filtre inconnu : {name}")
+        qs = hook(qs, value)
+    return qs
+
+
+def structure_selection(
+    *, text: str = "", filters: StructureFilters = StructureFilters(), queryset: QuerySet | None = None
+) -> QuerySet:
+    """The whole selection of a search (every page), e.g. for exports. Typo tolerance included."""
+    return text_filter(structure_queryset(filters=filters, queryset=queryset), STRUCTURE_INDEX, text).queryset
+
+
+def _count_by(path: str):
+    def count(selection: QuerySet) -> dict:
+        rows = selection.order_by().values(path).annotate(n=Count("pk")).values_list(path, "n")
+        return dict(rows)
+
+    return count
+
+
+def _count_through(through, column: str, slug_model):
+    def count(selection: QuerySet) -> dict:
+        rows = (
+            through.objects.filter(structure_id__in=selection.order_by().values("pk"))
+            .values(column)
+            .annotate(n=Count("pk"))
+            .values_list(column, "n")
+        )
+        slugs = dict(slug_model.objects.values_list("pk", "slug"))
+        return {slugs[pk]: n for pk, n in rows if pk in slugs}
+
+    return count
+
+
+def _taxonomy_labels(model):
+    return lambda values: dict(model.objects.filter(slug__in=values).values_list("slug", "label"))
+
+
+def _structure_facets() -> list[FacetSpec]:
+    from essaim.actors.models import Family, Label, Structure, Theme
+    from essaim.territories.models import Departement
+
+    family_labels = dict(Family.choices)
+    return [
+        FacetSpec(
+            "families",
+            "Famille",
+            _count_by("family"),
+            lambda values: {value: family_labels.get(value, value) for value in values},
+        ),
+        FacetSpec(
+            "themes",
+            "Thématique",
+            _count_through(Structure.themes.through, "theme_id", Theme),
+            _taxonomy_labels(Theme),
+        ),
+        FacetSpec(
+            "labels",
+            "Réseau ou label",
+            _count_through(Structure.labels.through, "label_id", Label),
+            _taxonomy_labels(Label),
+        ),
+        FacetSpec(
+            "departements",
+            "Département",
+            _count_by("commune__departement_id"),
+            lambda values: {
+                code: f"{name} ({code})"
+                for code, name in Departement.objects.filter(code__in=values).values_list("code", "name")
+            },
+        ),
+    ]
+
+
+def structure_search(
+    *,
+    text: str = "",
+    filters: StructureFilters = StructureFilters(),
+    sort: str = "",
+    page: int = 1,
+    per_page: int = 20,
+    queryset: QuerySet | None = None,
+) -> SearchResult:
+    """Search the structures (published ones unless ``queryset`` says otherwise) and return one page.
+
+    ``sort`` is a ``Sort`` key; by default relevance with text, else distance with a centre, else name.
+    Items carry ``distance_km`` when ``filters`` has a centre and radius. Facets (families, themes, labels,
+    departements) count the whole selection. Raises ValueError for an unknown ``extra`` filter.
+    """
+    qs = structure_queryset(filters=filters, queryset=queryset).select_related("commune")
+    near = filters.centre is not None and bool(filters.radius_km)
+    orderings = {Sort.NAME: ("name", "pk"), Sort.NEWEST: ("-created_at", "-pk")}
+    if near:
+        orderings = {Sort.DISTANCE: ("distance_km", "name", "pk"), **orderings}
+    if not sort:
+        sort = Sort.RELEVANCE if query_words(text) else (Sort.DISTANCE if near else Sort.NAME)
+    selected = {
+        "families": filters.families,
+        "themes": filters.themes,
+        "labels": filters.labels,
+        "departements": filters.departements,
+    }
+    result = run_search(
+        queryset=qs,
+        index=STRUCTURE_INDEX,
+        text=text,
+        sort=sort,
+        orderings=orderings,
+        relevance=Sort.RELEVANCE,
+        facets=_structure_facets(),
+        selected=selected,
+        cache_key="structures|" + filters.cache_key() + "|" + str(getattr(queryset, "query", "")),
+        page=page,
+        per_page=per_page,
+        related=("commune",),
+        annotations={"distance_km": _distance(filters.centre)} if near else None,
+        narrow=bool(
+            filters.perimeter is not None
+            or filters.communes
+            or filters.epcis
+            or filters.departements
+            or (filters.centre is not None and filters.radius_km)
+        ),
+    )
+    for item in result.items:
+        if not hasattr(item, "distance_km"):
+            item.distance_km = None
+    return result
+
+
+# -- index maintenance ----------------------------------------------------------------------------------
+
+
+def _sqlite_document(name, acronym, description, naf_label, commune, themes, labels) -> str:
+    """The SQLite document of a structure (an SQL function during ``structures_reindex``)."""
+    parts = [stemmed(part) for part in (name, acronym, description) if part]
+    parts += [_stemmed_repeated(part) for part in (naf_label, commune, themes, labels) if part]
+    return " ".join(parts)
+
+
+def structure_document(
+    *, name="", acronym="", description="", naf_label="", commune="", themes=(), labels=(), vendor=None
+) -> str:
+    """The search document ``structures_reindex`` would write for these values, for bulk writers that insert
+    rows with their document at once (e.g. benchmark generators)."""
+    vendor = vendor or connection.vendor
+    themes, labels = " ".join(themes), " ".join(labels)
+    if vendor == "postgresql":
+        return " ".join(
+            part for part in (name, acronym, description, naf_label, commune, themes, labels) if part
+        )
+    return _sqlite_document(name, acronym, description, naf_label, commune, themes, labels)
+
+
+def _document_sql(vendor: str) -> str:
+    """SQL expression of a structure's document (row alias ``s``)."""
+    sources = (
+        "s.name, s.acronym, s.description, s.naf_label, "
+        "(SELECT c.name FROM territories_commune c WHERE c.id = s.commune_id), "
+        "(SELECT {agg} FROM actors_structure_themes x JOIN actors_theme t ON t.id = x.theme_id "
+        "WHERE x.structure_id = s.id), "
+        "(SELECT {agg} FROM actors_structure_labels y JOIN actors_label t ON t.id = y.label_id "
+        "WHERE y.structure_id = s.id)"
+    )
+    if vendor == "postgresql":
+        return "concat_ws(' ', " + sources.replace("{agg}", "string_agg(t.label, ' ')") + ")"
+    return "essaim_search_document(" + sources.replace("{agg}", "group_concat(t.label, ' ')") + ")"
+
+
+def structures_reindex(*, ids=None, updated_since=None, using: str = "default") -> None:
+    """Rewrite the search documents of the given structures (``ids``), of those changed since
+    ``updated_since``, or of all; the index follows (SQLite triggers, PostgreSQL generated column).
+
+    One SQL statement, whatever the number of rows: the SIRENE import calls it once at the end of a run.
+    Only rows whose document really changes are written.
+    """
+    conn = connections[using]
+    vendor = conn.vendor
+    where, params = "", []
+    if ids is not None:
+        ids = [int(pk) for pk in ids]
+        if not ids:
+            return
+        where = f"WHERE s.id IN ({', '.join(['%s'] * len(ids))})"
+        params = ids
+    elif updated_since is not None:
+        where = "WHERE s.updated_at >= %s"
+        params = [conn.ops.adapt_datetimefield_value(updated_since)]
+    document = _document_sql(vendor)
+    if vendor == "postgresql":
+        sql = (
+            f"UPDATE actors_structure AS target SET search_document = d.doc "  # noqa: S608
+            f"FROM (SELECT s.id, {document} AS doc FROM actors_structure s {where}) AS d "
+            "WHERE target.id = d.id AND target.search_document IS DISTINCT FROM d.doc"
+        )
+    else:
+        conn.ensure_connection()
+        conn.connection.create_function("essaim_search_document", 7, _sqlite_document, deterministic=True)
+        sql = f"UPDATE actors_structure AS s SET search_document = {document} {where}"  # noqa: S608
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def search_index_rebuild(*, using: str = "default") -> None:
+    """Rewrite every document and rebuild the engine's index from scratch (``essaim search_reindex``)."""
+    conn = connections[using]
+    structures_reindex(using=using)
+    with conn.cursor() as cursor:
+        if conn.vendor == "sqlite":
+            fts = STRUCTURE_INDEX.fts_table
+            for command in ("rebuild", "optimize"):
+                cursor.execute(f"INSERT INTO {fts}({fts}) VALUES (%s)", [command])  # noqa: S608
+        elif conn.vendor == "postgresql":
+            cursor.execute("REINDEX INDEX actors_structure_search_vector")
+            cursor.execute("ANALYZE actors_structure")
