@@ -4,8 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from essaim.actors.models import Label, Structure, Theme
+from essaim.actors.models import Label, Status, Structure, Theme
 from essaim.actors.quality import quality_refresh
+from essaim.actors.search import structure_search, structures_reindex
 from essaim.actors.taxonomy import (
     term_archive,
     term_create,
@@ -79,6 +80,24 @@ def test_merge_moves_the_structures_and_deletes_the_source(facilitator):
     entry = AuditLogEntry.objects.get(verb="actors.theme.merged")
     assert entry.object_id == str(target.pk)
     assert entry.data == {"from_slug": "environnement", "from_label": "Environnement", "structures": 2}
+
+
+def _found(text: str) -> set[str]:
+    return {structure.name for structure in structure_search(text=text, per_page=50).items}
+
+
+def test_rename_and_merge_keep_the_search_index_true(facilitator):
+    structure = StructureFactory(name="Maison commune", status=Status.PUBLISHED)
+    structure.themes.add(_theme("culture"), _theme("environnement"))
+    structures_reindex(ids=[structure.pk])
+    assert "Maison commune" not in _found("patrimoine")
+
+    term_rename(term=_theme("culture"), label="Patrimoine vivant", actor=facilitator)
+    assert "Maison commune" in _found("patrimoine")
+
+    term_merge(source=_theme("environnement"), target=_theme("energie"), actor=facilitator)
+    assert "Maison commune" in _found("énergie")
+    assert "Maison commune" not in _found("environnement")
 
 
 def test_merge_refuses_itself_another_taxonomy_and_an_archived_target(facilitator):

@@ -41,6 +41,7 @@ from essaim.actors.models import (
 from essaim.actors.quality import months_before
 from essaim.actors.services import structure_verify
 from essaim.core.audit import log_action
+from essaim.core.site import site_url
 
 logger = logging.getLogger(__name__)
 
@@ -60,19 +61,6 @@ class FreshnessLinkError(Exception):
     def __init__(self, message: str, *, code: str):
         super().__init__(message)
         self.code = code
-
-
-def site_url() -> str:
-    """The public root of the site for links in emails ("https://annuaire.example.org"), no trailing slash.
-
-    ``ESSAIM_SITE_URL`` when set, else the first concrete host of ALLOWED_HOSTS.
-    """
-    configured = getattr(settings, "ESSAIM_SITE_URL", "")
-    if configured:
-        return configured.rstrip("/")
-    scheme = "https" if getattr(settings, "ESSAIM_HTTPS", True) else "http"
-    hosts = [host.lstrip(".") for host in settings.ALLOWED_HOSTS if host not in {"*", ""}]
-    return f"{scheme}://{hosts[0] if hosts else 'localhost'}"
 
 
 def edit_url(structure: Structure) -> str:

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 
 from essaim.accounts.models import User
 from essaim.actors.models import Structure
+from essaim.events.models import Event
 from essaim.workshops import services
 from essaim.workshops.models import CommentCategory, Consultation, Phase
 
@@ -33,6 +34,7 @@ def _load_consultation(data: dict) -> str:
             description=data.get("description", ""),
             held_on=datetime.date.fromisoformat(data["held_on"]) if data.get("held_on") else None,
             structure=Structure.objects.filter(slug=data.get("structure") or "").first(),
+            event=Event.objects.filter(slug=data.get("event") or "").first(),
             green_limit=None,
             red_limit=None,
         )

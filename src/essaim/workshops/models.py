@@ -82,6 +82,15 @@ class Consultation(models.Model):
         blank=True,
         related_name="consultations",
     )
+    # The agenda event where the workshop takes place (e.g. a "bouillon de territoire"), when there is one.
+    event = models.ForeignKey(
+        "events.Event",
+        verbose_name="événement de l'agenda",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="consultations",
+    )
     phase = models.CharField("phase", max_length=20, choices=Phase.choices, default=Phase.PREPARATION)
     # Dot budget of each participant; NULL means "no limit" for that count.
     green_limit = models.PositiveSmallIntegerField("gommettes vertes au plus", null=True, blank=True)

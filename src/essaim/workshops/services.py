@@ -75,6 +75,7 @@ def consultation_create(
     description: str = "",
     held_on=None,
     structure=None,
+    event=None,
     green_limit: int | None = None,
     red_limit: int | None = 2,
     total_limit: int | None = None,
@@ -93,6 +94,7 @@ def consultation_create(
         description=description,
         held_on=held_on,
         structure=structure,
+        event=event,
         green_limit=green_limit,
         red_limit=red_limit,
         total_limit=total_limit,
@@ -104,6 +106,7 @@ def consultation_create(
 
 CONSULTATION_EDITABLE = (
     "title",
+    "event",
     "description",
     "held_on",
     "structure",

@@ -224,6 +224,8 @@ def event_detail(request, slug: str):
         "can_moderate": event_can_moderate(request.user),
         "can_manage": can_manage,
         "json_ld": _json_ld(event, request) if event.status == EventStatus.PUBLISHED else "",
+        # Participatory workshops held during the event (those in preparation stay with their facilitator).
+        "consultations": list(event.consultations.public().order_by("title")),
     }
     if can_manage:
         context["counts"] = event.registrations.aggregate(

@@ -1,10 +1,17 @@
+import datetime
+
 from django import forms
 from django.core.validators import MaxValueValidator
+from django.db.models import Q
+from django.utils import timezone
 
+from essaim.events.models import Event, EventStatus
 from essaim.workshops.models import CommentCategory
 from essaim.workshops.services import MAX_ROOM_CODES
 
 LIMIT_HELP = "Laissez vide pour ne pas limiter."
+# Events offered for a consultation: those of the last year and to come.
+EVENT_CHOICE_DAYS = 365
 
 
 class ConsultationForm(forms.Form):
@@ -19,6 +26,13 @@ class ConsultationForm(forms.Form):
     )
     held_on = forms.DateField(
         label="Date de la rencontre", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    event = forms.ModelChoiceField(
+        label="Événement de l'agenda",
+        queryset=Event.objects.none(),
+        required=False,
+        empty_label="Aucun",
+        help_text="La rencontre où se tient l'atelier, si elle est dans l'agenda.",
     )
     green_limit = forms.IntegerField(
         label="Gommettes vertes par participant·e",
@@ -45,10 +59,16 @@ class ConsultationForm(forms.Form):
         label="Relire les commentaires avant de les afficher", required=False
     )
 
-    def __init__(self, *args, editing=False, **kwargs):
+    def __init__(self, *args, editing=False, current_event=None, **kwargs):
         super().__init__(*args, **kwargs)
         if editing:
             del self.fields["slug"]
+        # Recent and coming events, plus the one already linked (however old), so that saving keeps it.
+        since = timezone.now() - datetime.timedelta(days=EVENT_CHOICE_DAYS)
+        recent = Q(start__gte=since) & ~Q(status__in=[EventStatus.CANCELLED, EventStatus.ARCHIVED])
+        if current_event is not None:
+            recent |= Q(pk=current_event.pk)
+        self.fields["event"].queryset = Event.objects.filter(recent).order_by("start")
 
 
 class ItemForm(forms.Form):

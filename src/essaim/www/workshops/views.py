@@ -14,6 +14,7 @@ from django_ratelimit.core import is_ratelimited
 
 from essaim.accounts.lockout import client_ip_key
 from essaim.core.access import deny_unless
+from essaim.events.access import event_can_view
 from essaim.workshops import services
 from essaim.workshops.access import (
     can_create_consultation,
@@ -121,6 +122,8 @@ def consultation_detail(request, slug: str):
         "comment_form": CommentForm(),
         "propose_form": ProposeItemForm(),
         "reported_groups": _reported_groups(consultation, visitor),
+        # The linked agenda event, only for someone allowed to see it (a draft event stays hidden).
+        "event": consultation.event if event_can_view(request.user, consultation.event) else None,
     }
     return render(request, "workshops/consultation_detail.html", context)
 
@@ -364,7 +367,9 @@ def consultation_create(request):
 def consultation_edit(request, slug: str):
     consultation, _ = consultation_for(request, slug, "manage")
     initial = {name: getattr(consultation, name) for name in ConsultationForm.base_fields if name != "slug"}
-    form = ConsultationForm(request.POST or None, initial=initial, editing=True)
+    form = ConsultationForm(
+        request.POST or None, initial=initial, editing=True, current_event=consultation.event
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.consultation_update(consultation=consultation, actor=request.user, **form.cleaned_data)

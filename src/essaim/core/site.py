@@ -1,0 +1,16 @@
+"""The site's public address, for links built outside a request (emails sent by tasks)."""
+
+from django.conf import settings
+
+
+def site_url() -> str:
+    """The public root of the site for links in emails ("https://annuaire.example.org"), no trailing slash.
+
+    ``ESSAIM_SITE_URL`` when set, else the first concrete host of ALLOWED_HOSTS.
+    """
+    configured = getattr(settings, "ESSAIM_SITE_URL", "")
+    if configured:
+        return configured.rstrip("/")
+    scheme = "https" if getattr(settings, "ESSAIM_HTTPS", True) else "http"
+    hosts = [host.lstrip(".") for host in settings.ALLOWED_HOSTS if host not in {"*", ""}]
+    return f"{scheme}://{hosts[0] if hosts else 'localhost'}"
