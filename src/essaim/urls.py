@@ -13,6 +13,7 @@ urlpatterns = [
     path("carte/", include("essaim.www.map.urls")),
     path("ateliers/", include("essaim.www.workshops.urls")),
     path("agenda/", include("essaim.www.events.urls")),
+    path("offres-besoins/", include("essaim.www.exchange.urls")),
     path("", include("essaim.www.pages.urls")),
 ]
 

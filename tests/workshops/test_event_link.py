@@ -33,7 +33,9 @@ def test_hidden_sides_are_not_linked(client):
     consultation = make_consultation(phase=Phase.OPEN)
     _link(consultation, draft_event)
     # A draft event stays hidden from the public consultation page.
-    assert f"/agenda/{draft_event.slug}/" not in client.get(f"/ateliers/{consultation.slug}/").content.decode()
+    assert (
+        f"/agenda/{draft_event.slug}/" not in client.get(f"/ateliers/{consultation.slug}/").content.decode()
+    )
 
     event = make_event(title="Rencontre publiée")
     in_preparation = make_consultation(phase=Phase.PREPARATION, owner=FacilitatorFactory())

@@ -15,7 +15,7 @@ PAGES = [
     "www:privacy",
     "www:sitemap",
     "map:map",
-    "www:exchange",
+    "exchange:list",
     "events:list",
     "workshops:list",
     "www:resources",

@@ -16,6 +16,7 @@ from essaim.accounts.models import Role, User
 from essaim.actors import services as actors
 from essaim.actors.models import STATUS_TRANSITIONS, Status, Structure
 from essaim.demo.events import demo_events_load
+from essaim.demo.exchange import demo_exchange_load
 from essaim.demo.models import DemoMarker
 from essaim.demo.workshops import load_workshops
 from essaim.territories.models import Commune, Epci, Perimeter
@@ -243,6 +244,8 @@ def demo_load(*, allow_real_database: bool = False) -> DemoSummary:
         summary.account_rows.append(
             (item["email"], item["password"], role_labels[item["role"]], ", ".join(names))
         )
-    load_workshops()
     summary.events = demo_events_load()
+    summary.listings = demo_exchange_load()
+    # After the events: the bouillon's consultation links to its agenda event.
+    load_workshops()
     return summary

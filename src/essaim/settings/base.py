@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "essaim.territories",
     "essaim.actors",
     "essaim.events",
+    "essaim.exchange",
     "essaim.workshops",
     "essaim.demo",
     "essaim.www",

@@ -7,7 +7,7 @@ from essaim.territories.services import home_perimeter_for_request, home_perimet
 MAIN_NAV = (
     ("Annuaire", "actors:list"),
     ("Carte", "map:map"),
-    ("Offres & besoins", "www:exchange"),
+    ("Offres & besoins", "exchange:list"),
     ("Agenda", "events:list"),
     ("Ateliers", "workshops:list"),
     ("Ressources", "www:resources"),

@@ -11,6 +11,5 @@ urlpatterns = [
     path("donnees-personnelles/", views.privacy, name="privacy"),
     path("plan-du-site/", views.sitemap, name="sitemap"),
     # Sections of the main navigation still being built; their apps will take these URLs over.
-    path("offres-besoins/", views.section_in_preparation, {"section": "exchange"}, name="exchange"),
     path("ressources/", views.section_in_preparation, {"section": "resources"}, name="resources"),
 ]

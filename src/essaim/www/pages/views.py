@@ -13,15 +13,6 @@ ACCESSIBILITY_STATEMENT_DATE = datetime.date(2026, 11, 23)
 
 # Sections of the main navigation that are not built yet: an honest page says what they will offer.
 SECTIONS_IN_PREPARATION = {
-    "exchange": {
-        "title": "Offres & besoins",
-        "summary": "Publier ce que votre structure propose ou recherche, pour que d'autres y répondent.",
-        "features": [
-            "des annonces d'offres et de besoins : matériel, locaux, compétences, bénévolat, services ;",
-            "une recherche par thème et par territoire ;",
-            "une prise de contact directe entre structures.",
-        ],
-    },
     "resources": {
         "title": "Ressources",
         "summary": "Des guides, modèles et fiches pratiques partagés entre les structures.",

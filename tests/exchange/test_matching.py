@@ -1,0 +1,119 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from essaim.exchange import services
+from essaim.exchange.matching import haversine_km, listing_suggestions, words
+from tests.exchange.conftest import make_listing
+from tests.factories import StructureFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MARCH = {"available_from": datetime.date(2027, 3, 1), "available_until": datetime.date(2027, 3, 31)}
+
+
+def test_haversine_matches_a_known_distance():
+    # Paris to Lyon: about 392 km as the crow flies.
+    assert 388 < haversine_km((48.8566, 2.3522), (45.7640, 4.8357)) < 396
+
+
+def test_words_drops_stop_words_accents_and_short_words():
+    assert words("Une salle de réunion pour l'Épicerie") == {"salle", "reunion", "epicerie"}
+
+
+@pytest.fixture
+def need(communes, themes):
+    """A need for a meeting room in Caussade, in March 2027, within 30 km."""
+    structure = StructureFactory(name="Centre social", commune=communes["Caussade"])
+    return make_listing(
+        structure=structure,
+        direction="need",
+        kind="premises",
+        title="Salle de réunion",
+        description="Pour notre conseil d'administration mensuel.",
+        themes=[themes["culture"]],
+        radius_km=30,
+        **MARCH,
+    )
+
+
+def test_ranking_and_reasons(need, communes, themes):
+    montauban = StructureFactory(name="Tiers-lieu", commune=communes["Montauban"])
+    caussade = StructureFactory(name="Mairie annexe", commune=communes["Caussade"])
+    nontron = StructureFactory(name="Lointaine", commune=communes["Nontron"])
+    best = make_listing(
+        structure=montauban,
+        kind="premises",
+        title="Salle de réunion à partager",
+        themes=[themes["culture"]],
+        available_from=datetime.date(2027, 2, 1),
+        available_until=datetime.date(2027, 6, 30),
+    )
+    second = make_listing(structure=caussade, kind="premises", title="Bureau disponible")
+    # Left out: too far, another kind, the same direction, another period, a draft, the same structure.
+    make_listing(structure=nontron, kind="premises", title="Salle de réunion", radius_km=1000)
+    make_listing(structure=caussade, kind="equipment", title="Salle de réunion")
+    make_listing(structure=caussade, direction="need", kind="premises", title="Salle de réunion")
+    make_listing(
+        structure=caussade, kind="premises", title="Salle", available_until=datetime.date(2027, 1, 31)
+    )
+    make_listing(structure=caussade, kind="premises", title="Salle de réunion", publish=False)
+    make_listing(structure=need.structure, kind="premises", title="Salle de réunion")
+
+    suggestions = listing_suggestions(listing=need)
+
+    assert [s.listing for s in suggestions] == [best, second]
+    assert suggestions[0].reasons == [
+        "même type : local ou espace",
+        "même thème : culture",
+        "mots en commun : reunion, salle",
+        "à 22 km",
+        "disponible en mars 2027",
+    ]
+    assert suggestions[1].reasons == ["même type : local ou espace", "à 0 km", "disponible en mars 2027"]
+    assert suggestions[0].score > suggestions[1].score
+
+
+def test_suggestions_go_both_ways_and_respect_the_smaller_radius(need, communes):
+    offer = make_listing(
+        structure=StructureFactory(commune=communes["Montauban"]), kind="premises", title="Grande salle"
+    )
+    assert [s.listing for s in listing_suggestions(listing=offer)] == [need]
+
+    offer = services.listing_update(listing=offer, actor=None, radius_km=10)
+    assert listing_suggestions(listing=offer) == []
+    assert listing_suggestions(listing=need) == []
+
+
+def test_structures_without_a_point_are_not_ruled_out(need):
+    offer = make_listing(structure=StructureFactory(), kind="premises", title="Salle polyvalente")
+
+    [suggestion] = listing_suggestions(listing=need)
+
+    assert suggestion.listing == offer
+    assert suggestion.distance_km is None
+    assert not any(reason.startswith("à ") for reason in suggestion.reasons)
+
+
+def test_limit_keeps_the_best(need, communes):
+    for n in range(3):
+        make_listing(
+            structure=StructureFactory(commune=communes["Caussade"]), kind="premises", title=f"Local {n}"
+        )
+    best = make_listing(
+        structure=StructureFactory(commune=communes["Caussade"]), kind="premises", title="Salle de réunion"
+    )
+
+    assert [s.listing for s in listing_suggestions(listing=need, limit=1)] == [best]
+
+
+def test_suggestions_are_shown_to_the_structure_with_reasons(client, need, communes):
+    make_listing(structure=StructureFactory(commune=communes["Montauban"]), kind="premises", title="Salle")
+    member = need.structure.memberships.create(user=UserFactory()).user
+    client.force_login(member)
+
+    html = client.get(reverse("exchange:detail", args=[need.pk])).content.decode()
+
+    assert "Suggestions de mise en relation" in html
+    assert "à 22 km" in html
