@@ -20,6 +20,7 @@ Index freshness: every write path calls ``structures_reindex`` (services, merge,
 
 import functools
 import hashlib
+import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 import snowballstemmer
 from django.core.cache import cache
 from django.db import connection, connections
-from django.db.models import BooleanField, Count, F, FloatField, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, FloatField, OuterRef, Q, QuerySet
 from django.db.models.expressions import Expression, RawSQL
 from django.db.models.functions import ASin, Coalesce, Cos, Power, Radians, Sin, Sqrt
 from rapidfuzz import fuzz, process
@@ -174,14 +175,16 @@ class TextMatch:
 
 
 def text_filter(
-    queryset: QuerySet, index: TextIndex, text: str, *, tolerant: bool = True, narrow: bool = False
+    queryset: QuerySet, index: TextIndex, text: str, *, tolerant: bool = True, narrow: bool | QuerySet = False
 ) -> TextMatch:
     """Narrow ``queryset`` to the rows whose document matches every word of ``text`` (stemmed, accent- and
     case-insensitive, the last word as a prefix). With ``tolerant``, a query with no result is retried
     with typo tolerance (``approximate`` set; see ``typo_filter``). An empty query matches everything.
 
     ``narrow`` says the queryset's other filters are selective (a territory): SQLite then walks them first
-    and tests the text matches as a set, instead of looking each match up (its planner cannot tell)."""
+    and tests the text matches as a set, instead of looking each match up (its planner cannot tell). It may
+    also be a queryset of the territory's ids (``values("pk")``) that an index alone answers: SQLite then
+    intersects it with the text matches before reading any row."""
     words = query_words(text)
     if not words:
         return TextMatch(queryset)
@@ -203,7 +206,9 @@ def text_filter(
     return match
 
 
-def typo_filter(queryset: QuerySet, index: TextIndex, text: str, *, narrow: bool = False) -> TextMatch | None:
+def typo_filter(
+    queryset: QuerySet, index: TextIndex, text: str, *, narrow: bool | QuerySet = False
+) -> TextMatch | None:
     """Typo-tolerant match of ``text`` (``approximate`` set), or None when nothing comes close.
 
     PostgreSQL: every word close to a word of the name (pg_trgm word similarity, default threshold 0.6).
@@ -231,8 +236,19 @@ def typo_filter(queryset: QuerySet, index: TextIndex, text: str, *, narrow: bool
     return match
 
 
-def _sqlite_text_match(queryset: QuerySet, index: TextIndex, expression: str, *, narrow: bool) -> TextMatch:
+def _sqlite_text_match(
+    queryset: QuerySet, index: TextIndex, expression: str, *, narrow: bool | QuerySet
+) -> TextMatch:
     matches = f"SELECT rowid FROM {index.fts_table} WHERE {index.fts_table} MATCH %s"  # noqa: S608
+    if isinstance(narrow, QuerySet):
+        # Both id lists come from indexes alone (FTS, territory): only their intersection reads rows.
+        territory_sql, territory_params = narrow.order_by().query.sql_with_params()
+        condition = OwnTableSQL(
+            f'{{table}}."id" IN ({matches} INTERSECT {territory_sql})',
+            (expression, *territory_params),
+            output_field=BooleanField(),
+        )
+        return TextMatch(queryset.filter(condition), sqlite_match=expression)
     if narrow:
         # "+ 0": the match list is a set to test, not an index key to look every row up with.
         condition = OwnTableSQL(
@@ -305,9 +321,20 @@ class SearchResult:
 def _facets(selection: QuerySet, specs: Sequence[FacetSpec], selected: dict, total: int, key: str) -> dict:
     def compute():
         counted = {}
+        # Facets counted on columns of the selection's own rows share one grouped query: the rows are
+        # read once instead of once per facet.
+        grouped = {spec.name: spec.count.path for spec in specs if getattr(spec.count, "path", None)}
+        if len(grouped) > 1:
+            paths = list(grouped.values())
+            rows = selection.order_by().values(*paths).annotate(n=Count("pk")).values_list(*paths, "n")
+            by_path = {path: {} for path in paths}
+            for *values, n in rows:
+                for path, value in zip(paths, values, strict=True):
+                    by_path[path][value] = by_path[path].get(value, 0) + n
         for spec in specs:
-            counts = {str(value): n for value, n in spec.count(selection).items() if value not in (None, "")}
-            counted[spec.name] = counts
+            raw = by_path[grouped[spec.name]] if len(grouped) > 1 and spec.name in grouped else None
+            raw = spec.count(selection) if raw is None else raw
+            counted[spec.name] = {str(value): n for value, n in raw.items() if value not in (None, "")}
         return counted
 
     if total > FACET_CACHE_ABOVE:
@@ -340,6 +367,14 @@ def _measure(selection: QuerySet, *, with_ids: bool) -> tuple[int, list | None]:
     return len(ids), ids
 
 
+def _id_selection(model, ids: list) -> QuerySet:
+    """``model`` rows with these ids, the list kept as ``known_ids`` for facet counts that can use it
+    directly (a subquery over the list makes SQLite scan the whole table)."""
+    selection = model.objects.filter(pk__in=ids)
+    selection.known_ids = ids
+    return selection
+
+
 def run_search(
     *,
     queryset: QuerySet,
@@ -353,7 +388,7 @@ def run_search(
     cache_key: str = "",
     page: int = 1,
     per_page: int = 20,
-    narrow: bool = False,
+    narrow: bool | QuerySet = False,
     related: Sequence[str] = (),
     annotations: dict | None = None,
 ) -> SearchResult:
@@ -426,7 +461,7 @@ def run_search(
         total=total,
         items=items,
         facets=_facets(
-            selection if ids is None else selection.model.objects.filter(pk__in=ids),
+            selection if ids is None else _id_selection(selection.model, ids),
             facets,
             selected or {},
             total,
@@ -517,6 +552,43 @@ class StructureFilters:
         )
 
 
+def _territorial(filters: StructureFilters) -> bool:
+    return bool(filters.perimeter is not None or filters.communes or filters.epcis or filters.departements)
+
+
+def _territory_filter(queryset: QuerySet, filters: StructureFilters) -> QuerySet:
+    """``queryset`` restricted to the territory of ``filters`` (communes, EPCI, départements, perimeter)."""
+    from essaim.territories.models import Commune, PerimeterCommune
+
+    if filters.communes:
+        queryset = _in_communes(queryset, Commune.objects.filter(code__in=filters.communes).values("pk"))
+    if filters.epcis:
+        queryset = _in_communes(queryset, Commune.objects.filter(epci_id__in=filters.epcis).values("pk"))
+    if filters.departements:
+        communes = Commune.objects.filter(departement_id__in=filters.departements).values("pk")
+        queryset = _in_communes(queryset, communes)
+    if filters.perimeter is not None:
+        perimeter_id = getattr(filters.perimeter, "pk", filters.perimeter)
+        communes = PerimeterCommune.objects.filter(perimeter_id=perimeter_id).values("commune_id")
+        queryset = _in_communes(queryset, communes)
+    return queryset
+
+
+def _in_communes(queryset: QuerySet, communes: QuerySet) -> QuerySet:
+    """Rows of ``queryset`` whose commune is one of ``communes`` (a one-column queryset of commune ids).
+
+    Not a join: PostgreSQL gets the ids as an array computed once, and then combines the commune index
+    with the full-text index (bitmap AND) instead of reading every card of the territory; SQLite reads the
+    territory's ids from the commune index alone."""
+    if connection.vendor == "postgresql":
+        sql, params = communes.query.sql_with_params()
+        condition = OwnTableSQL(
+            f'{{table}}."commune_id" = ANY(ARRAY({sql}))', tuple(params), output_field=BooleanField()
+        )
+        return queryset.filter(condition)
+    return queryset.filter(commune_id__in=communes)
+
+
 def _point_expressions():
     """(latitude, longitude) of a structure: its own point, else its commune's."""
     return (
@@ -537,8 +609,13 @@ def _within_radius(queryset: QuerySet, centre: tuple[float, float], radius_km: f
     dlat = radius_km / 111.2
     dlon = radius_km / max(0.01, 111.2 * math.cos(math.radians(lat)))
     box = {"latitude__range": (lat - dlat, lat + dlat), "longitude__range": (lon - dlon, lon + dlon)}
-    communes = Commune.objects.filter(**box).values("pk")
-    queryset = queryset.filter(Q(**box) | Q(latitude__isnull=True, commune__in=communes))
+    # The communes' ids as values (a few dozen): with a subquery, PostgreSQL reads the whole table instead
+    # of combining the point index with the commune index.
+    communes = list(Commune.objects.filter(**box).values_list("pk", flat=True))
+    # "+latitude": the commune index must find the cards without a point, not the point index (most
+    # cards have no point of their own: that would walk all of them).
+    no_point = OwnTableSQL('+{table}."latitude" IS NULL', (), output_field=BooleanField())
+    queryset = queryset.filter(Q(**box) | (Q(no_point) & Q(commune_id__in=communes)))
     return queryset.annotate(distance_km=_distance(centre)).filter(distance_km__lte=radius_km)
 
 
@@ -567,25 +644,21 @@ def structure_queryset(*, filters: StructureFilters = StructureFilters(), querys
         (filters.themes, Structure.themes.through, "theme__slug__in"),
         (filters.labels, Structure.labels.through, "label__slug__in"),
     )
-    # With a territory, SQLite must walk the territory and test the (large) theme/label sets, not look every
-    # card of a theme up: "id + 0" keeps the set out of index lookups (its planner cannot tell).
-    territorial = filters.perimeter is not None or filters.communes or filters.epcis or filters.departements
-    if territorial and connection.vendor == "sqlite":
-        qs, member = qs.alias(_pk_value=F("pk") + 0), "_pk_value__in"
-    else:
-        member = "pk__in"
+    # With a territory, SQLite must walk the territory and test each card's themes/labels through the
+    # (structure, theme) index, not build the (large) set of every card of a theme.
+    per_card = _territorial(filters) and connection.vendor == "sqlite"
     for values, through, lookup in through_filters:
         if values:
-            # A subquery, not a join: no duplicate rows, and facet counts stay over the whole card.
-            qs = qs.filter(**{member: through.objects.filter(**{lookup: values}).values("structure_id")})
-    if filters.communes:
-        qs = qs.filter(commune__code__in=filters.communes)
-    if filters.epcis:
-        qs = qs.filter(commune__epci_id__in=filters.epcis)
-    if filters.departements:
-        qs = qs.filter(commune__departement_id__in=filters.departements)
-    if filters.perimeter is not None:
-        qs = qs.in_perimeter(filters.perimeter)
+            # A subquery, not a join: no duplicate rows, and facet counts stay over the whole card. The
+            # taxonomy ids are read first so the subquery is a plain index range on the through table.
+            model = through._meta.get_field(lookup.split("__")[0]).related_model
+            ids = list(model.objects.filter(slug__in=values).values_list("pk", flat=True))
+            members = through.objects.filter(**{lookup.split("__")[0] + "_id__in": ids})
+            if per_card:
+                qs = qs.filter(Exists(members.filter(structure_id=OuterRef("pk"))))
+            else:
+                qs = qs.filter(pk__in=members.values("structure_id"))
+    qs = _territory_filter(qs, filters)
     if filters.headcount_bands:
         qs = qs.filter(headcount_band__in=filters.headcount_bands)
     if filters.centre is not None and filters.radius_km:
@@ -610,17 +683,32 @@ def _count_by(path: str):
         rows = selection.order_by().values(path).annotate(n=Count("pk")).values_list(path, "n")
         return dict(rows)
 
+    count.path = path  # lets ``_facets`` count several such facets in one query
     return count
 
 
 def _count_through(through, column: str, slug_model):
     def count(selection: QuerySet) -> dict:
-        rows = (
-            through.objects.filter(structure_id__in=selection.order_by().values("pk"))
-            .values(column)
-            .annotate(n=Count("pk"))
-            .values_list(column, "n")
-        )
+        known_ids = getattr(selection, "known_ids", None)
+        if known_ids and connection.vendor == "sqlite":
+            # SQLite scans the whole table for a long "IN (...)" list; CROSS JOIN makes it walk the ids and
+            # look each up in the (structure_id, <taxonomy>_id) index.
+            table = through._meta.db_table
+            sql = (
+                f'SELECT t."{column}", COUNT(*) FROM json_each(%s) AS j '  # noqa: S608
+                f'CROSS JOIN "{table}" AS t ON t."structure_id" = j.value GROUP BY 1'
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [json.dumps(known_ids)])
+                rows = cursor.fetchall()
+        else:
+            rows = (
+                through.objects.filter(structure_id__in=known_ids or selection.order_by().values("pk"))
+                .values(column)
+                # Not Count("pk"): (structure_id, <taxonomy>_id) is a unique index, enough to count.
+                .annotate(n=Count("structure_id"))
+                .values_list(column, "n")
+            )
         slugs = dict(slug_model.objects.values_list("pk", "slug"))
         return {slugs[pk]: n for pk, n in rows if pk in slugs}
 
@@ -695,6 +783,12 @@ def structure_search(
         "labels": filters.labels,
         "departements": filters.departements,
     }
+    narrow = _territorial(filters) or near
+    if _territorial(filters) and connection.vendor == "sqlite":
+        from essaim.actors.models import Structure
+
+        # The territory's ids from the commune index alone, intersected with the text matches.
+        narrow = _territory_filter(Structure.objects.all(), filters).values("pk")
     result = run_search(
         queryset=qs,
         index=STRUCTURE_INDEX,
@@ -709,13 +803,7 @@ def structure_search(
         per_page=per_page,
         related=("commune",),
         annotations={"distance_km": _distance(filters.centre)} if near else None,
-        narrow=bool(
-            filters.perimeter is not None
-            or filters.communes
-            or filters.epcis
-            or filters.departements
-            or (filters.centre is not None and filters.radius_km)
-        ),
+        narrow=narrow,
     )
     for item in result.items:
         if not hasattr(item, "distance_km"):
