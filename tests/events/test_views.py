@@ -391,3 +391,20 @@ def test_organiser_records_a_payment(client):
         reverse("events:participant_payment", args=[other.slug, registration.pk]), {"payment": "exempt"}
     )
     assert response.status_code == 404
+
+
+def test_agenda_shows_what_is_to_come_and_links_to_past_events(client):
+    past = make_event(title="Bouillon d'automne passé", days=-30)
+    coming = make_event(title="Rencontre à venir", days=5)
+
+    page = client.get("/agenda/")
+    titles = [event.title for event in page.context["page"]]
+    assert titles == [coming.title]
+    match = re.search(r'href="\?([^"]*)">Voir les événements passés', page.content.decode())
+    assert match, "the agenda links to past events"
+
+    past_page = client.get("/agenda/?" + match.group(1).replace("&amp;", "&"))
+    assert past.title in [event.title for event in past_page.context["page"]]
+    assert coming.title not in [event.title for event in past_page.context["page"]]
+    # With dates chosen, the page no longer offers the shortcut.
+    assert "Voir les événements passés" not in past_page.content.decode()

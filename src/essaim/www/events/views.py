@@ -131,10 +131,17 @@ def event_list(request):
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = data.copy()
     query.pop("page", None)
+    past = None
+    if not (filters.get("du") or filters.get("au")):
+        # Without dates the agenda shows what is to come; past events (and their reports) stay one link away.
+        past_query = query.copy()
+        past_query["au"] = timezone.localdate().isoformat()
+        past = past_query.urlencode()
     context = {
         "form": form,
         "page": page,
         "query": query.urlencode(),
+        "past_query": past,
         "perimeter": perimeter,
         "can_propose": event_can_propose(request.user),
         "can_moderate": event_can_moderate(request.user),
