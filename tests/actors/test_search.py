@@ -13,7 +13,7 @@ from essaim.actors.duplicates import structures_merge
 from essaim.actors.importers.sirene import sirene_import
 from essaim.actors.legal_categories import legal_categories_load
 from essaim.actors.models import Label, Status, Structure, Theme
-from essaim.actors.search import Sort, StructureFilters, structure_search
+from essaim.actors.search import Sort, StructureFilters, structure_search, structures_reindex
 from essaim.actors.services import structure_create, structure_update
 from essaim.territories.models import Commune
 from essaim.territories.services import perimeter_save
@@ -362,3 +362,17 @@ def test_export_takes_the_whole_selection_not_one_page(client, facilitator):
 def test_factory_cards_are_indexed_too():
     StructureFactory(name="Fabrique de territoire")
     assert found("fabriques") == ["Fabrique de territoire"]
+
+
+@pytest.mark.django_db
+def test_reindexing_many_ids_goes_by_chunks_and_misses_none(monkeypatch):
+    monkeypatch.setattr("essaim.actors.search.REINDEX_IDS_CHUNK", 2)
+    theme = Theme.objects.get(slug="culture")
+    structures = [StructureFactory(name=f"Maison {n}", status=Status.PUBLISHED) for n in range(5)]
+    for structure in structures:
+        structure.themes.add(theme)  # bypasses the services: documents are now stale
+    assert structure_search(text="culture").total == 0
+
+    structures_reindex(ids=[structure.pk for structure in structures])
+
+    assert structure_search(text="culture").total == 5

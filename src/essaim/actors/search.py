@@ -850,20 +850,31 @@ def _document_sql(vendor: str) -> str:
     return "essaim_search_document(" + sources.replace("{agg}", "group_concat(t.label, ' ')") + ")"
 
 
+# Structures per statement when reindexing given ids (e.g. every card of a renamed theme).
+REINDEX_IDS_CHUNK = 5000
+
+
 def structures_reindex(*, ids=None, updated_since=None, using: str = "default") -> None:
     """Rewrite the search documents of the given structures (``ids``), of those changed since
     ``updated_since``, or of all; the index follows (SQLite triggers, PostgreSQL generated column).
 
-    One SQL statement, whatever the number of rows: the SIRENE import calls it once at the end of a run.
-    Only rows whose document really changes are written.
+    One SQL statement for ``updated_since`` or all rows (the SIRENE import calls it once at the end of a
+    run); ``ids`` go by chunks of REINDEX_IDS_CHUNK to stay within the databases' parameter limits. Only rows
+    whose document really changes are written.
     """
+    if ids is not None:
+        ids = [int(pk) for pk in ids]
+        for start in range(0, len(ids), REINDEX_IDS_CHUNK):
+            _reindex(ids=ids[start : start + REINDEX_IDS_CHUNK], updated_since=None, using=using)
+        return
+    _reindex(ids=None, updated_since=updated_since, using=using)
+
+
+def _reindex(*, ids, updated_since, using: str) -> None:
     conn = connections[using]
     vendor = conn.vendor
     where, params = "", []
     if ids is not None:
-        ids = [int(pk) for pk in ids]
-        if not ids:
-            return
         where = f"WHERE s.id IN ({', '.join(['%s'] * len(ids))})"
         params = ids
     elif updated_since is not None:

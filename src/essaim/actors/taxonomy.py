@@ -18,8 +18,6 @@ from essaim.core.audit import log_action
 
 TAXONOMIES = {"themes": Theme, "labels": Label}
 MAX_LABEL_LENGTH = 150
-# Structures reindexed per statement after a rename or a merge.
-REINDEX_CHUNK = 5000
 
 
 def _verb(model, action: str) -> str:
@@ -85,7 +83,8 @@ def term_rename(*, term, label: str, actor) -> bool:
     previous = term.label
     term.label = label
     term.save(update_fields=["label"])
-    _reindex(term.structures.values_list("pk", flat=True))
+    # Term labels are part of the structures' search documents.
+    structures_reindex(ids=term.structures.values_list("pk", flat=True))
     log_action(actor=actor, verb=_verb(model, "renamed"), obj=term, data={"from": previous, "to": label})
     return True
 
@@ -137,13 +136,6 @@ def _refresh_quality_of(term) -> None:
         quality_refresh(queryset=Structure.objects.filter(themes=term))
 
 
-def _reindex(pks) -> None:
-    # Term labels are part of the structures' search documents; chunked to stay within SQL parameter limits.
-    pks = list(pks)
-    for start in range(0, len(pks), REINDEX_CHUNK):
-        structures_reindex(ids=pks[start : start + REINDEX_CHUNK])
-
-
 def _move_relations(source, target) -> int:
     """Point every relation to ``source`` (many-to-many rows, foreign keys) at ``target``; returns the number
     of structures that carried ``source``. A row that would duplicate an existing one is dropped."""
@@ -191,7 +183,7 @@ def term_merge(*, source, target, actor) -> int:
         data={"from_slug": source.slug, "from_label": source.label, "structures": moved},
     )
     source.delete()
-    _reindex(affected)
+    structures_reindex(ids=affected)
     if model is Theme:
         quality_refresh(queryset=Structure.objects.filter(pk__in=affected))
     return moved

@@ -40,7 +40,6 @@ from essaim.actors.models import (
     StructureRevision,
     StructureVersion,
 )
-from essaim.actors.rules import is_facilitator
 from essaim.actors.services import (
     membership_add,
     structure_archive,
@@ -68,7 +67,7 @@ SELF_SERVICE_RATE = "20/h"
 
 def _rate_limited(request, group: str):
     """A French 429 page when a non-facilitator sent too many requests of ``group``, else None."""
-    if _is_facilitator(request.user) or not is_ratelimited(
+    if structure_can_moderate(request.user) or not is_ratelimited(
         request, group=group, key="user", rate=SELF_SERVICE_RATE, increment=True
     ):
         return None
@@ -89,10 +88,6 @@ def _card(slug: str) -> Structure:
 
 def _detail(structure: Structure):
     return redirect(reverse("actors:detail", args=[structure.slug]))
-
-
-def _is_facilitator(user) -> bool:
-    return bool(is_facilitator.test(user))
 
 
 # -- claim -----------------------------------------------------------------------------------------------
@@ -157,7 +152,7 @@ def structure_edit(request, slug: str):
     edits of a published card become a proposal for the moderation queue."""
     structure = _card(slug)
     deny_unless(structure_can_change_card(request.user, structure))
-    facilitator = _is_facilitator(request.user)
+    facilitator = structure_can_moderate(request.user)
     pending = StructureRevision.objects.filter(
         structure=structure, proposed_by=request.user, status=RevisionStatus.PENDING
     ).first()
@@ -311,7 +306,7 @@ def structure_new(request):
     they become its managers.
     """
     deny_unless(structure_can_create(request.user))
-    facilitator = _is_facilitator(request.user)
+    facilitator = structure_can_moderate(request.user)
     if request.method == "POST" and (limited := _rate_limited(request, "actors:new")):
         return limited
     form = StructureCreateForm(request.POST or None)
