@@ -172,6 +172,8 @@ ESSAIM_PASSWORD_RESET_RATE = env_str("ESSAIM_PASSWORD_RESET_RATE", "5/h")
 ESSAIM_PASSWORD_RESET_EMAIL_RATE = env_str("ESSAIM_PASSWORD_RESET_EMAIL_RATE", "3/h")
 # Open-data downloads of the directory (/annuaire/export.*), per client address.
 ESSAIM_EXPORT_RATE = env_str("ESSAIM_EXPORT_RATE", "20/h")
+# Largest file a facilitator may upload for a directory import (bytes).
+ESSAIM_IMPORT_MAX_BYTES = env_int("ESSAIM_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 # Retention (privacy page): sent or failed emails, and login logs/attempts, are purged after these delays.
 ESSAIM_EMAIL_RETENTION_DAYS = env_int("ESSAIM_EMAIL_RETENTION_DAYS", 30)
 ESSAIM_LOGIN_LOG_RETENTION_DAYS = env_int("ESSAIM_LOGIN_LOG_RETENTION_DAYS", 365)

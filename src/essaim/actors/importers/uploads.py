@@ -27,7 +27,6 @@ from essaim.actors.models import ImportRun, ImportSourceKind, ImportUpload, Impo
 from essaim.core.audit import log_action
 
 # 10 MB: tens of thousands of rows, far more than a network's list; the reverse proxy allows 20 MB.
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx")
 DATAINCLUSION_SUFFIXES = (".json",)
 # Progress is written every few rows: each write is a small UPDATE the progress page reads.
@@ -37,7 +36,7 @@ ABANDONED_AFTER = datetime.timedelta(days=1)
 
 
 def max_upload_bytes() -> int:
-    return getattr(settings, "ESSAIM_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+    return settings.ESSAIM_IMPORT_MAX_BYTES
 
 
 def private_dir() -> Path:
