@@ -123,3 +123,19 @@ def screenshot(page, name: str) -> None:
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(directory) / f"{name}.png"), full_page=True)
+
+
+_OVERFLOWING = """(limit) => [...document.querySelectorAll('body *')]
+    .filter((el) => el.getBoundingClientRect().right > limit + 0.5)
+    .slice(0, 8)
+    .map((el) => `<${el.tagName} class="${el.className}"> ${el.getBoundingClientRect().right}`)"""
+
+
+def assert_fits_width(page, width: int = 320) -> None:
+    """Fails when the page scrolls sideways at `width` (WCAG 1.4.10 reflow), naming what sticks out.
+
+    Waits for the load event first: right after a form post the new document can be measured before its
+    stylesheets apply, and an unstyled page is wider than the styled one."""
+    page.wait_for_load_state("load")
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, (scroll_width, page.evaluate(_OVERFLOWING, width))

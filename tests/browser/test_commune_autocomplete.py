@@ -8,7 +8,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from essaim.territories.services import perimeter_save, territories_load_cog
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import assert_fits_width, screenshot
 from tests.browser.test_shell import axe_violations, describe
 from tests.territories.fixtures import write_cog
 
@@ -155,7 +155,7 @@ def test_open_list_fits_a_320_px_screen(mobile_page, live_server, territories):
     listbox = type_query(mobile_page, combobox, "toul")
 
     expect(listbox.get_by_role("option")).to_have_count(3)
-    assert mobile_page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert_fits_width(mobile_page)
     box = listbox.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320
     mobile_page.keyboard.press("ArrowDown")
@@ -165,7 +165,7 @@ def test_open_list_fits_a_320_px_screen(mobile_page, live_server, territories):
     mobile_page.keyboard.press("ArrowUp")
     mobile_page.keyboard.press("Enter")
     mobile_page.wait_for_url(re.compile(r"commune=54528"))
-    assert mobile_page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert_fits_width(mobile_page)
     screenshot(mobile_page, "commune-choisie-320px")
     mobile_page.probe.assert_clean()
 
@@ -210,6 +210,6 @@ def test_without_javascript_the_form_lists_results_then_the_commune(browser, liv
         page.get_by_role("button", name="Rechercher").click()
         expect(page.get_by_role("region", name="Communes trouvées")).to_contain_text("Colomiers")
         expect(page.get_by_role("region", name="Ramonville-Saint-Agne")).to_have_count(0)
-        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        assert_fits_width(page)
     finally:
         context.close()

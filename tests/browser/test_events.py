@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from essaim.events import services
 from essaim.events.models import Attendance, Registration
+from tests.browser.conftest import assert_fits_width
 from tests.browser.test_moderation import log_in
 from tests.browser.test_shell import axe_violations, describe
 from tests.events.conftest import make_event
@@ -41,7 +42,7 @@ def test_register_on_a_phone_to_a_full_event_lands_on_the_waiting_list(mobile_pa
     expect(page.get_by_role("heading", level=1)).to_have_text("Vous êtes sur la liste d'attente")
     assert Registration.objects.get(email="dominique@exemple.fr").status == "waiting"
     # Nothing wider than the screen (WCAG 1.4.10 reflow).
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert_fits_width(page)
     page.probe.assert_clean()
 
 

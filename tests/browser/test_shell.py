@@ -5,7 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import assert_fits_width, screenshot
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -96,7 +96,7 @@ def test_member_logs_in_sees_the_profile_then_logs_out(page, live_server):
 def test_no_horizontal_scroll_at_320_px(mobile_page, live_server, url_name):
     mobile_page.goto(live_server.url + reverse(url_name))
 
-    assert mobile_page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert_fits_width(mobile_page)
     screenshot(mobile_page, f"{url_name.replace(':', '-')}-320px")
     mobile_page.probe.assert_clean()
 
@@ -114,7 +114,7 @@ def test_menu_button_opens_and_closes_the_navigation_at_320_px(mobile_page, live
     toggle.click()
     assert toggle.get_attribute("aria-expanded") == "true"
     assert annuaire.is_visible()
-    assert mobile_page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert_fits_width(mobile_page)
     screenshot(mobile_page, "menu-ouvert-320px")
 
     mobile_page.keyboard.press("Escape")
