@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from essaim.exchange import services
-from essaim.exchange.matching import haversine_km, listing_suggestions, words
+from essaim.exchange.matching import haversine_km, listing_suggestions, structure_suggestions, words
 from tests.exchange.conftest import make_listing
 from tests.factories import StructureFactory, UserFactory
 
@@ -71,7 +71,13 @@ def test_ranking_and_reasons(need, communes, themes):
         "à 22 km",
         "disponible en mars 2027",
     ]
-    assert suggestions[1].reasons == ["même type : local ou espace", "à 0 km", "disponible en mars 2027"]
+    # "bureau" and "salle" are synonyms in the default list: close words, not shared ones.
+    assert suggestions[1].reasons == [
+        "même type : local ou espace",
+        "mots proches : salle ≈ bureau",
+        "à 0 km",
+        "disponible en mars 2027",
+    ]
     assert suggestions[0].score > suggestions[1].score
 
 
@@ -117,3 +123,77 @@ def test_suggestions_are_shown_to_the_structure_with_reasons(client, need, commu
 
     assert "Suggestions de mise en relation" in html
     assert "à 22 km" in html
+
+
+def test_stems_make_word_forms_shared(need, communes):
+    offer = make_listing(
+        structure=StructureFactory(commune=communes["Montauban"]),
+        kind="premises",
+        title="Salles pour réunions mensuelles",
+    )
+
+    [suggestion] = listing_suggestions(listing=need)
+
+    assert suggestion.listing == offer
+    # "salle" ~ "salles", "reunion" ~ "reunions", "mensuel" ~ "mensuelles": named as the listing writes them.
+    assert "mots en commun : mensuel, reunion, salle" in suggestion.reasons
+
+
+def card(name, commune, *, description="", themes=(), **fields):
+    """A published structure with its card text and themes, indexed as the services do."""
+    from essaim.actors.search import structures_reindex
+
+    structure = StructureFactory(name=name, commune=commune, description=description, **fields)
+    if themes:
+        structure.themes.set(themes)
+        structures_reindex(ids=[structure.pk])
+    return structure
+
+
+def test_structures_are_suggested_from_their_cards(need, communes, themes):
+    rooms = card(
+        "Tiers-lieu du Quercy", communes["Montauban"], description="Location de bureaux et d'espaces."
+    )
+    culture = card("Compagnie théâtrale", communes["Caussade"], themes=[themes["culture"]])
+    both = card(
+        "Maison des associations",
+        communes["Caussade"],
+        description="Nos salles de réunion accueillent les associations.",
+        themes=[themes["culture"]],
+    )
+    # Left out: too far, no word nor theme in common, not published, already posting a counterpart offer,
+    # the listing's own structure.
+    card("Salles du Nontronnais", communes["Nontron"], description="Salles de réunion.")
+    card("Épicerie", communes["Caussade"], description="Fruits et légumes en vrac.")
+    card("Salle fantôme", communes["Caussade"], description="Salle de réunion.", status="draft")
+    posting = card("Salle municipale", communes["Caussade"], description="Salle de réunion.")
+    make_listing(structure=posting, kind="premises", title="Salle de réunion")
+
+    suggestions = structure_suggestions(listing=need)
+
+    assert [s.structure for s in suggestions] == [both, culture, rooms]
+    assert suggestions[0].reasons == ["sur sa fiche : reunion, salle", "même thème : culture", "à 0 km"]
+    assert suggestions[1].reasons == ["même thème : culture", "à 0 km"]
+    assert suggestions[2].reasons == ["mots proches : salle ≈ bureaux", "à 22 km"]
+    assert structure_suggestions(listing=need, limit=1)[0].structure == both
+
+
+def test_no_structure_suggestion_without_a_point(people):
+    listing = make_listing(structure=people["structure"], direction="need", kind="premises", title="Salle")
+    card("Salle des fêtes", None, description="Salle de réunion.")
+
+    assert structure_suggestions(listing=listing) == []
+
+
+def test_structure_suggestions_are_shown_under_the_listing_suggestions(client, need, communes):
+    card("Tiers-lieu du Quercy", communes["Montauban"], description="Location de salles.")
+    member = need.structure.memberships.create(user=UserFactory()).user
+
+    html = client.get(reverse("exchange:detail", args=[need.pk])).content.decode()
+    assert "Structures qui pourraient répondre" not in html  # the public does not see suggestions
+
+    client.force_login(member)
+    html = client.get(reverse("exchange:detail", args=[need.pk])).content.decode()
+    assert html.index("Suggestions de mise en relation") < html.index("Structures qui pourraient répondre")
+    assert "Tiers-lieu du Quercy" in html
+    assert "sur sa fiche : salle ; à 22 km" in html

@@ -26,7 +26,7 @@ Answers for a viewport:
 """
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -299,6 +299,16 @@ def _accumulate(deltas: dict, structure_id: int, snapshot: tuple) -> None:
 
 _SYNC_CHUNK = 500
 
+# Apps that copy a structure's point (offers and needs) follow it from here without actors knowing them:
+# each listener gets the ids of the structures whose map point, commune or status changed.
+_moved_listeners: list[Callable[[list[int]], None]] = []
+
+
+def on_structures_moved(listener: Callable[[list[int]], None]) -> None:
+    """Call ``listener(structure_ids)`` inside ``map_sync``'s transaction whenever it moves structures."""
+    if listener not in _moved_listeners:
+        _moved_listeners.append(listener)
+
 
 @transaction.atomic
 def map_sync(*, structure_ids: Iterable[int]) -> int:
@@ -349,6 +359,9 @@ def map_sync(*, structure_ids: Iterable[int]) -> int:
                     updates,
                 )
             changed += len(updates)
+            moved = [update[-1] for update in updates]
+            for listener in _moved_listeners:
+                listener(moved)
     return changed
 
 

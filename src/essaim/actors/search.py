@@ -23,13 +23,14 @@ import hashlib
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import snowballstemmer
 from django.core.cache import cache
 from django.db import connection, connections
-from django.db.models import BooleanField, Count, Exists, FloatField, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, FloatField, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import Expression, RawSQL
 from django.db.models.functions import ASin, Coalesce, Cos, Power, Radians, Sin, Sqrt
 from rapidfuzz import fuzz, process
@@ -43,6 +44,8 @@ MAX_QUERY_WORDS = 10
 FACET_CACHE_ABOVE = 20_000
 FACET_CACHE_SECONDS = 300
 FACET_IDS_LIMIT = 5000
+# Facets of a larger selection are counted on this many of its first matches (labelled as such).
+FACET_SAMPLE = 1000
 # Words that carry no meaning for a search. PostgreSQL's french configuration drops them from documents;
 # on SQLite they stay in the document and are only left out of queries.
 STOPWORDS = frozenset(
@@ -52,6 +55,19 @@ STOPWORDS = frozenset(
 TYPO_MIN_SCORE = 80
 
 _french = snowballstemmer.stemmer("french")
+
+# Filter terms: the territory (commune, département, EPCI), the themes and the labels of a structure are also
+# written into its search document as opaque words ("zz0d31"), so that text + filters is one full-text
+# lookup that the engine's index answers alone (intersecting posting lists), instead of reading every card of
+# a territory or every card of a common word. The digit keeps PostgreSQL from stemming them (a "numword").
+FILTER_TERM_PREFIX = "zz0"
+_TERM_CHARS = re.compile(r"[^a-z0-9]+")
+
+
+def filter_term(kind: str, value) -> str:
+    """The document word standing for a filter value: ``kind`` is "c" (commune code), "d" (département
+    code), "e" (EPCI id), "t" (theme id) or "l" (label id)."""
+    return FILTER_TERM_PREFIX + kind + _TERM_CHARS.sub("", str(value).lower())
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -105,24 +121,43 @@ class TextIndex:
     name_column: str  # normalised name, trigram-indexed on PostgreSQL (typo tolerance)
 
 
-def _sqlite_match(words: list[str]) -> str:
-    """FTS5 query: every stem, the last one also as a prefix (search as you type)."""
+def _prefixable(word: str) -> bool:
+    """Whether the last word of a query is also searched as a prefix: not too short, and not the start of a
+    filter term (which would otherwise match every card)."""
+    return len(word) >= 3 and not word.startswith(FILTER_TERM_PREFIX)
+
+
+def _sqlite_match(words: list[str], *, prefix: bool = True) -> str:
+    """FTS5 query: every stem, the last one also as a prefix (search as you type) with ``prefix``."""
+    if not words:
+        return ""
     parts = []
     for index, word in enumerate(words):
         token = stem(word)
-        if index == len(words) - 1 and len(word) >= 3:
+        if prefix and index == len(words) - 1 and _prefixable(word):
             parts.append(f'"{token}"*')
         else:
             parts.append(f'"{token}"')
     return " ".join(parts)
 
 
-def _postgres_tsquery(words: list[str]) -> str:
-    """``to_tsquery`` input: every word (the engine stems them), the last one also as a prefix."""
+def _postgres_tsquery(words: list[str], *, prefix: bool = True) -> str:
+    """``to_tsquery`` input: every word (the engine stems them), the last one also as a prefix with
+    ``prefix``."""
     parts = list(words)
-    if parts and len(parts[-1]) >= 3:
+    if prefix and parts and _prefixable(parts[-1]):
         parts[-1] += ":*"
     return " & ".join(parts)
+
+
+def _postgres_terms(terms: Sequence[Sequence[str]]) -> str:
+    """``to_tsquery`` input of filter terms: OR within a group, AND between groups."""
+    return " & ".join("(" + " | ".join(group) + ")" for group in terms)
+
+
+def _sqlite_terms(terms: Sequence[Sequence[str]]) -> str:
+    """FTS5 query of filter terms: OR within a group, AND between groups."""
+    return " AND ".join("(" + " OR ".join(f'"{term}"' for term in group) + ")" for group in terms)
 
 
 def _sqlite_correct(index: TextIndex, words: list[str]) -> list[str] | None:
@@ -141,7 +176,7 @@ def _sqlite_correct(index: TextIndex, words: list[str]) -> list[str] | None:
                 f"SELECT term FROM {index.terms_table} WHERE term >= %s AND term < %s",  # noqa: S608
                 [start, start + "\uffff"],
             )
-            candidates = [row[0] for row in cursor.fetchall()]
+            candidates = [row[0] for row in cursor.fetchall() if not row[0].startswith(FILTER_TERM_PREFIX)]
             best = process.extractOne(token, candidates, scorer=fuzz.ratio, score_cutoff=TYPO_MIN_SCORE)
             if best is None:
                 return None
@@ -171,36 +206,66 @@ class TextMatch:
     rank_sql: str | None = None  # PostgreSQL: a relevance expression (higher is better)
     rank_params: tuple = ()
     sqlite_match: str | None = None  # SQLite: the FTS5 query, ranked with the FTS table's own ``rank``
+    sqlite_terms: tuple = ()  # SQLite: its (stem, as a prefix) terms, to rank few rows on their documents
     approximate: bool = False  # no exact result: typo-tolerant results instead
 
 
 def text_filter(
-    queryset: QuerySet, index: TextIndex, text: str, *, tolerant: bool = True, narrow: bool | QuerySet = False
+    queryset: QuerySet,
+    index: TextIndex,
+    text: str,
+    *,
+    tolerant: bool = True,
+    narrow: bool | QuerySet = False,
+    terms: Sequence[Sequence[str]] = (),
+    prefix: bool = True,
 ) -> TextMatch:
     """Narrow ``queryset`` to the rows whose document matches every word of ``text`` (stemmed, accent- and
     case-insensitive, the last word as a prefix). With ``tolerant``, a query with no result is retried
     with typo tolerance (``approximate`` set; see ``typo_filter``). An empty query matches everything.
+
+    ``terms`` are filter terms written in the documents (see ``filter_term``): groups of terms, OR-ed within
+    a group and AND-ed with each other and the words, answered by the full-text index in the same lookup.
+    An empty group matches nothing. The typo-tolerant retry does not use them (``queryset`` must then hold
+    the same filters; ``run_search`` takes it as ``filtered``). Without ``prefix``, every word is matched
+    whole, and (with ``tolerant``) the last one as a prefix when that finds nothing.
 
     ``narrow`` says the queryset's other filters are selective (a territory): SQLite then walks them first
     and tests the text matches as a set, instead of looking each match up (its planner cannot tell). It may
     also be a queryset of the territory's ids (``values("pk")``) that an index alone answers: SQLite then
     intersects it with the text matches before reading any row."""
     words = query_words(text)
-    if not words:
+    if any(not group for group in terms):
+        return TextMatch(queryset.none())
+    if not words and not terms:
         return TextMatch(queryset)
     if connection.vendor == "postgresql":
-        tsquery = _postgres_tsquery(words)
+        tsquery = _postgres_tsquery(words, prefix=prefix)
+        full = " & ".join(part for part in (tsquery, _postgres_terms(terms)) if part)
         vector = f'{{table}}."{index.vector_column}"'
         condition = OwnTableSQL(
-            f"{vector} @@ to_tsquery('essaim_french', %s)", (tsquery,), output_field=BooleanField()
+            f"{vector} @@ to_tsquery('essaim_french', %s)", (full,), output_field=BooleanField()
         )
-        match = TextMatch(
-            queryset.filter(condition),
-            rank_sql=f"ts_rank({vector}, to_tsquery('essaim_french', %s))",
-            rank_params=(tsquery,),
-        )
+        match = TextMatch(queryset.filter(condition))
+        if words:
+            # Ranked on the words only: every row matches the filter terms alike.
+            match.rank_sql = f"ts_rank({vector}, to_tsquery('essaim_french', %s))"
+            match.rank_params = (tsquery,)
     else:
-        match = _sqlite_text_match(queryset, index, _sqlite_match(words), narrow=narrow)
+        expression = " AND ".join(
+            part for part in (_sqlite_match(words, prefix=prefix), _sqlite_terms(terms)) if part
+        )
+        match = _sqlite_text_match(queryset, index, expression, narrow=False if terms else narrow)
+        if not words:
+            match.sqlite_match = None  # nothing to rank by
+        last = len(words) - 1
+        match.sqlite_terms = tuple(
+            (stem(word), prefix and index_ == last and _prefixable(word)) for index_, word in enumerate(words)
+        )
+    if not words:
+        return match
+    if tolerant and not prefix and not match.queryset.exists():
+        return text_filter(queryset, index, text, tolerant=tolerant, narrow=narrow, terms=terms, prefix=True)
     if tolerant and not match.queryset.exists():
         return typo_filter(queryset, index, text, narrow=narrow) or match
     return match
@@ -233,6 +298,7 @@ def typo_filter(
         return None
     match = _sqlite_text_match(queryset, index, " ".join(f'"{token}"' for token in corrected), narrow=narrow)
     match.approximate = True
+    match.sqlite_terms = tuple((token, False) for token in corrected)
     return match
 
 
@@ -287,7 +353,7 @@ class Facet:
 @dataclass
 class SearchResult:
     """One page of a search: ``items`` (model instances, with ``distance_km`` when sorted from a centre),
-    the ``total`` number of matches, ``facets`` (name -> Facet) and pagination."""
+    the ``total`` number of matches, ``facets`` (name -> Facet, see ``facets_sample``) and pagination."""
 
     total: int
     items: list
@@ -296,6 +362,9 @@ class SearchResult:
     per_page: int
     sort: str
     approximate: bool = False
+    # Facets of a selection larger than FACET_IDS_LIMIT are counted on its first FACET_SAMPLE matches (as
+    # found, in no particular order): this many; 0 when they count the whole selection.
+    facets_sample: int = 0
 
     @property
     def num_pages(self) -> int:
@@ -367,10 +436,59 @@ def _measure(selection: QuerySet, *, with_ids: bool) -> tuple[int, list | None]:
     return len(ids), ids
 
 
+def _has_document(model) -> bool:
+    return any(field.name == "search_document" for field in model._meta.concrete_fields)
+
+
+# BM25 parameters (those of FTS5's bm25()).
+BM25_K1, BM25_B = 1.2, 0.75
+
+
+def _rank_by_documents(model, ids: list, terms: Sequence[tuple[str, bool]]) -> list:
+    """``ids`` best first, scored in Python on their stored (stemmed) documents with BM25 term frequencies,
+    ties by id. FTS5's own ``rank`` would compute each term's document frequency over the whole index first
+    (a scan of every card holding a common word or a filter term); every row here holds every term, so that
+    frequency would only weigh the terms against each other. ``terms``: (stem, also as a prefix)."""
+    rows = list(_with_ids(model.objects.all(), ids).values_list("pk", "search_document"))
+    if not rows:
+        return []
+    tokenised = [(pk, document.split()) for pk, document in rows]
+    average = sum(len(tokens) for _pk, tokens in tokenised) / len(tokenised) or 1.0
+
+    def score(tokens: list[str]) -> float:
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * len(tokens) / average)
+        total = 0.0
+        for term, as_prefix in terms:
+            if as_prefix:
+                frequency = sum(1 for token in tokens if token.startswith(term))
+            else:
+                frequency = tokens.count(term)
+            total += frequency * (BM25_K1 + 1) / (frequency + norm) if frequency else 0.0
+        return total
+
+    return [pk for _score, pk in sorted((-score(tokens), pk) for pk, tokens in tokenised)]
+
+
+def _with_ids(queryset: QuerySet, ids: Sequence) -> QuerySet:
+    """``queryset.filter(pk__in=ids)`` with the ids as one parameter (a JSON array on SQLite, an array on
+    PostgreSQL): thousands of ids are not compiled and bound one by one."""
+    ids = [int(pk) for pk in ids]
+    column = f'{{table}}."{queryset.model._meta.pk.column}"'
+    if connection.vendor == "postgresql":
+        condition = OwnTableSQL(f"{column} = ANY(%s::bigint[])", (ids,), output_field=BooleanField())
+    else:
+        condition = OwnTableSQL(
+            f"{column} IN (SELECT value FROM json_each(%s))",  # noqa: S608 (column from the model)
+            (json.dumps(ids),),
+            output_field=BooleanField(),
+        )
+    return queryset.filter(condition)
+
+
 def _id_selection(model, ids: list) -> QuerySet:
     """``model`` rows with these ids, the list kept as ``known_ids`` for facet counts that can use it
     directly (a subquery over the list makes SQLite scan the whole table)."""
-    selection = model.objects.filter(pk__in=ids)
+    selection = _with_ids(model.objects.all(), ids)
     selection.known_ids = ids
     return selection
 
@@ -391,31 +509,71 @@ def run_search(
     narrow: bool | QuerySet = False,
     related: Sequence[str] = (),
     annotations: dict | None = None,
+    terms: Sequence[Sequence[str]] = (),
+    filtered: QuerySet | Callable[[], QuerySet] | None = None,
+    prefix: bool = True,
+    nearest: Callable[[int, int], QuerySet | None] | None = None,
 ) -> SearchResult:
     """Search ``queryset`` (already filtered) for ``text`` and return one page.
 
     ``orderings`` maps each sort key to its ``order_by`` arguments; ``relevance`` is the sort key ranked by
     the text engine (falls back on the first ordering without text). ``facets`` are counted over the whole
-    selection; ``selected`` maps facet names to the selected values. A page number out of range gives the
-    nearest page. ``narrow``: see ``text_filter``. Page rows are read by primary key with ``related``
+    selection (over its first FACET_SAMPLE matches when larger than FACET_IDS_LIMIT: ``facets_sample``);
+    ``selected`` maps facet names to the selected values. A page number out of range gives the nearest
+    page. ``narrow``: see ``text_filter``. Page rows are read by primary key with ``related``
     (select_related) and ``annotations`` (e.g. a distance used by an ordering), without the filters again.
+    ``terms`` (see ``text_filter``) stand for filters that ``queryset`` then need not repeat; ``filtered`` is
+    the queryset with those filters (or a function building it, called only when needed), searched instead
+    when there is no text or for the typo-tolerant retry.
+    ``prefix``: the last word is also searched as a prefix (search as you type); without it, every word is
+    matched whole (stemmed) and the last one as a prefix only when that finds nothing (cheaper: a prefix
+    cannot use the index's skipping).
+    ``nearest(needed, total)``: for a sort by distance, a queryset of a smaller disc likely to hold the
+    ``needed`` nearest rows of a large selection (checked; the whole selection is sorted otherwise), or None.
     """
+    if callable(filtered):
+        filtered = functools.lru_cache(maxsize=1)(filtered)
+    else:
+        filtered = functools.partial(lambda qs: qs, queryset if filtered is None else filtered)
+    if terms and not query_words(text):
+        queryset, terms = filtered(), ()
 
     def by_pk(pks):
         return (
-            queryset.model.objects.filter(pk__in=pks).select_related(*related).annotate(**(annotations or {}))
+            _with_ids(queryset.model.objects.all(), pks)
+            .select_related(*related)
+            .annotate(**(annotations or {}))
         )
 
-    match = text_filter(queryset, index, text, tolerant=False, narrow=narrow)
-    # A large selection's size is cached like its facets: counting a national selection is the slowest part.
-    total_key = "essaim:search-total:" + hashlib.sha256(f"{cache_key}|{text}".encode()).hexdigest()[:32]
-    total, ids = cache.get(total_key) if cache_key else None, None
-    if total is None:
-        total, ids = _measure(match.queryset, with_ids=bool(facets))
+    def measure(match: TextMatch, as_prefix: bool) -> tuple[int, list | None]:
+        """(total, ids when at most FACET_IDS_LIMIT)."""
+        # A large selection's size is cached like its facets: counting a national selection is the slowest.
+        digest = hashlib.sha256(f"{cache_key}|{text}|{as_prefix}".encode()).hexdigest()[:32]
+        total_key = "essaim:search-total:" + digest
+        total = cache.get(total_key) if cache_key else None
+        if total is not None:
+            return total, None
+        head = list(match.queryset.order_by().values_list("pk", flat=True)[: FACET_IDS_LIMIT + 1])
+        if len(head) <= FACET_IDS_LIMIT:
+            return len(head), head
+        first_matches[:] = head[: min(FACET_SAMPLE, FACET_IDS_LIMIT)]
+        total = match.queryset.count()
         if cache_key and total > FACET_CACHE_ABOVE:
             cache.set(total_key, total, FACET_CACHE_SECONDS)
+        return total, None
+
+    first_matches = []  # the first matches of a large selection, when measured
+
+    match = text_filter(queryset, index, text, tolerant=False, narrow=narrow, terms=terms, prefix=prefix)
+    total, ids = measure(match, prefix)
+    used_prefix = prefix
+    if total == 0 and not prefix and query_words(text):
+        # No card has the last word whole: it may be a word being typed.
+        match = text_filter(queryset, index, text, tolerant=False, narrow=narrow, terms=terms, prefix=True)
+        total, ids = measure(match, True)
+        used_prefix = True
     if total == 0 and text:
-        approximate = typo_filter(queryset, index, text, narrow=narrow)
+        approximate = typo_filter(filtered(), index, text, narrow=narrow)
         if approximate is not None:
             match = approximate
             total, ids = _measure(match.queryset, with_ids=bool(facets))
@@ -435,14 +593,18 @@ def run_search(
         if ids is not None:
             members_sql, members_params = ", ".join(["%s"] * len(ids)) or "NULL", list(ids)
         else:
-            members_sql, members_params = queryset.order_by().values("pk").query.sql_with_params()
+            # The approximate match's expression has no filter terms: its members need every filter.
+            members = filtered() if match.approximate else queryset
+            members_sql, members_params = members.order_by().values("pk").query.sql_with_params()
         fts = index.fts_table
         sql = (
             f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s AND rowid + 0 IN ({members_sql}) "  # noqa: S608
             "ORDER BY rank, rowid LIMIT %s OFFSET %s"
         )
         page_ids = []
-        if total:
+        if ids is not None and match.sqlite_terms and _has_document(queryset.model):
+            page_ids = _rank_by_documents(queryset.model, ids, match.sqlite_terms)[offset : offset + per_page]
+        elif total:
             with connection.cursor() as cursor:
                 cursor.execute(sql, (match.sqlite_match, *members_params, per_page, offset))
                 page_ids = [row[0] for row in cursor.fetchall()]
@@ -456,21 +618,41 @@ def run_search(
             source = source.annotate(search_rank=rank).order_by("-search_rank", *orderings[first])
         else:
             source = source.order_by(*orderings[sort])
-        items = list(source[offset:][:per_page]) if total else []
+        items = None
+        if total and ids is None and sort != relevance and nearest is not None:
+            # A large selection sorted by distance: its first rows are those of a smaller disc, when that
+            # disc holds enough of them (no row outside it can come before a row inside it).
+            smaller = nearest(offset + per_page, total)
+            if smaller is not None:
+                head = list(smaller.order_by(*orderings[sort])[: offset + per_page])
+                if len(head) == offset + per_page:
+                    items = head[offset:]
+        if items is None:
+            items = list(source[offset:][:per_page]) if total else []
+    sample = []
+    if ids is None and facets:
+        # Counting each facet over a large selection costs as much as counting the selection again, once
+        # per facet: they are counted on its first matches instead, and the result says so.
+        sample = (
+            first_matches
+            if first_matches and not match.approximate
+            else list(selection.order_by().values_list("pk", flat=True)[: min(FACET_SAMPLE, FACET_IDS_LIMIT)])
+        )
     return SearchResult(
         total=total,
         items=items,
         facets=_facets(
-            selection if ids is None else _id_selection(selection.model, ids),
+            _id_selection(selection.model, ids if ids is not None else sample),
             facets,
             selected or {},
             total,
-            f"{cache_key}|{text}",
+            f"{cache_key}|{text}|{used_prefix}",
         ),
         page=page,
         per_page=per_page,
         sort=sort,
         approximate=match.approximate,
+        facets_sample=len(sample),
     )
 
 
@@ -606,17 +788,38 @@ def _within_radius(queryset: QuerySet, centre: tuple[float, float], radius_km: f
     from essaim.territories.models import Commune
 
     lat, lon = centre
-    dlat = radius_km / 111.2
-    dlon = radius_km / max(0.01, 111.2 * math.cos(math.radians(lat)))
-    box = {"latitude__range": (lat - dlat, lat + dlat), "longitude__range": (lon - dlon, lon + dlon)}
-    # The communes' ids as values (a few dozen): with a subquery, PostgreSQL reads the whole table instead
-    # of combining the point index with the commune index.
-    communes = list(Commune.objects.filter(**box).values_list("pk", flat=True))
+
+    def square(half_km):
+        dlat = half_km / 111.2
+        dlon = half_km / max(0.01, 111.2 * math.cos(math.radians(lat)))
+        return {"latitude__range": (lat - dlat, lat + dlat), "longitude__range": (lon - dlon, lon + dlon)}
+
+    box = square(radius_km)
+    # The communes within the radius, as values (a few dozen), computed here once: the cards without a
+    # point of their own need no distance computed per row. (With a subquery, PostgreSQL would read the
+    # whole table instead of combining the point index with the commune index.)
+    points = Commune.objects.filter(**box).values_list("pk", "latitude", "longitude")
+    communes = [pk for pk, *point in points if haversine_km(centre, point) <= radius_km]
     # "+latitude": the commune index must find the cards without a point, not the point index (most
     # cards have no point of their own: that would walk all of them).
     no_point = OwnTableSQL('+{table}."latitude" IS NULL', (), output_field=BooleanField())
-    queryset = queryset.filter(Q(**box) | (Q(no_point) & Q(commune_id__in=communes)))
-    return queryset.annotate(distance_km=_distance(centre)).filter(distance_km__lte=radius_km)
+    queryset = queryset.annotate(distance_km=_distance(centre))
+    # Own points: inside the square inscribed in the circle (1 % smaller: the degrees-to-km scale varies
+    # a little across it), no need to compute the distance.
+    inner = square(0.99 * radius_km / math.sqrt(2))
+    own_point = Q(**box) & (Q(**inner) | Q(distance_km__lte=radius_km))
+    return queryset.filter(own_point | (Q(no_point) & Q(commune_id__in=communes)))
+
+
+def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in km between two (latitude, longitude) points (the formula of ``_distance``)."""
+    half_dlat = (math.radians(b[0]) - math.radians(a[0])) / 2
+    half_dlon = (math.radians(b[1]) - math.radians(a[1])) / 2
+    h = (
+        math.sin(half_dlat) ** 2
+        + math.cos(math.radians(a[0])) * math.cos(math.radians(b[0])) * math.sin(half_dlon) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
 def _distance(centre: tuple[float, float]):
@@ -635,11 +838,94 @@ def structure_queryset(*, filters: StructureFilters = StructureFilters(), querys
 
     Raises ValueError for an ``extra`` filter no app registered.
     """
+    return _structure_queryset(filters, queryset, with_term_filters=True)
+
+
+@dataclass(frozen=True)
+class _Taxonomy:
+    """Themes and labels read once per search (one query): ``ids[(kind, slug)]``, ``slugs[(kind, pk)]``,
+    ``labels[(kind, slug)]``, kind "t" (theme) or "l" (label)."""
+
+    ids: dict
+    slugs: dict
+    labels: dict
+
+
+def _taxonomy() -> _Taxonomy:
+    from essaim.actors.models import Label, Theme
+
+    columns = ("kind", "pk", "slug", "label")
+    themes = Theme.objects.order_by().annotate(kind=Value("t")).values_list(*columns)
+    labels = Label.objects.order_by().annotate(kind=Value("l")).values_list(*columns)
+    rows = list(themes.union(labels, all=True))
+    return _Taxonomy(
+        ids={(kind, slug): pk for kind, pk, slug, _label in rows},
+        slugs={(kind, pk): slug for kind, pk, slug, _label in rows},
+        labels={(kind, slug): label for kind, _pk, slug, label in rows},
+    )
+
+
+def _filter_terms(filters: StructureFilters, taxonomy: _Taxonomy) -> list[list[str]]:
+    """The filters of ``filters`` that the search documents answer (territory, themes, labels), as groups of
+    filter terms for ``text_filter``; an unknown slug gives an empty group (no result, like the SQL)."""
+    groups = []
+    for values, kind in ((filters.themes, "t"), (filters.labels, "l")):
+        if values:
+            ids = [taxonomy.ids[kind, slug] for slug in values if (kind, slug) in taxonomy.ids]
+            groups.append([filter_term(kind, pk) for pk in ids])
+    for values, kind in ((filters.communes, "c"), (filters.epcis, "e"), (filters.departements, "d")):
+        if values:
+            groups.append([filter_term(kind, value) for value in values])
+    if filters.perimeter is not None:
+        from essaim.territories.models import Perimeter
+
+        perimeter_id = getattr(filters.perimeter, "pk", filters.perimeter)
+        changed = getattr(filters.perimeter, "updated_at", None)
+        if changed is None:
+            changed = Perimeter.objects.filter(pk=perimeter_id).values_list("updated_at", flat=True).first()
+        # A perimeter changes rarely: its terms are cached a few minutes, keyed by its last change.
+        key = f"essaim:perimeter-terms:{perimeter_id}:{changed.isoformat() if changed else ''}"
+        groups.append(cache.get_or_set(key, lambda: _perimeter_terms(perimeter_id), FACET_CACHE_SECONDS))
+    return groups
+
+
+def _perimeter_terms(perimeter_id) -> list[str]:
+    """Filter terms of a perimeter: its whole départements, then its whole EPCI, then its other communes (a
+    département-sized perimeter is one term instead of hundreds)."""
+    from essaim.territories.models import Commune, PerimeterCommune
+
+    rows = list(
+        PerimeterCommune.objects.filter(perimeter_id=perimeter_id).values_list(
+            "commune__code", "commune__departement_id", "commune__epci_id"
+        )
+    )
+    terms = []
+    for position, kind in ((1, "d"), (2, "e")):
+        inside = Counter(row[position] for row in rows if row[position] is not None)
+        lookup = "departement_id" if kind == "d" else "epci_id"
+        sizes = dict(
+            Commune.objects.filter(**{f"{lookup}__in": list(inside)})
+            .values(lookup)
+            .annotate(n=Count("pk"))
+            .values_list(lookup, "n")
+        )
+        whole = {unit for unit, n in inside.items() if sizes.get(unit) == n}
+        terms += [filter_term(kind, unit) for unit in sorted(whole, key=str)]
+        rows = [row for row in rows if row[position] not in whole]
+    return terms + [filter_term("c", code) for code, _d, _e in rows]
+
+
+def _structure_queryset(filters: StructureFilters, queryset: QuerySet | None, *, with_term_filters: bool):
+    """``structure_queryset``; without ``with_term_filters``, the filters ``_filter_terms`` expresses are left
+    to the full-text lookup."""
     from essaim.actors.models import Structure
 
     qs = Structure.objects.published() if queryset is None else queryset
     if filters.families:
         qs = qs.filter(family__in=filters.families)
+    if not with_term_filters:
+        covered = {"themes": (), "labels": (), "communes": (), "epcis": (), "departements": ()}
+        filters = replace(filters, perimeter=None, **covered)
     through_filters = (
         (filters.themes, Structure.themes.through, "theme__slug__in"),
         (filters.labels, Structure.labels.through, "label__slug__in"),
@@ -672,10 +958,16 @@ def structure_queryset(*, filters: StructureFilters = StructureFilters(), querys
 
 
 def structure_selection(
-    *, text: str = "", filters: StructureFilters = StructureFilters(), queryset: QuerySet | None = None
+    *,
+    text: str = "",
+    filters: StructureFilters = StructureFilters(),
+    queryset: QuerySet | None = None,
+    prefix: bool = False,
 ) -> QuerySet:
-    """The whole selection of a search (every page), e.g. for exports. Typo tolerance included."""
-    return text_filter(structure_queryset(filters=filters, queryset=queryset), STRUCTURE_INDEX, text).queryset
+    """The whole selection of a search (every page), e.g. for exports. Typo tolerance included; ``prefix``
+    as for ``structure_search``."""
+    qs = structure_queryset(filters=filters, queryset=queryset)
+    return text_filter(qs, STRUCTURE_INDEX, text, prefix=prefix).queryset
 
 
 def _count_by(path: str):
@@ -687,7 +979,7 @@ def _count_by(path: str):
     return count
 
 
-def _count_through(through, column: str, slug_model):
+def _count_through(through, column: str, slug_model, slugs: dict | None = None):
     def count(selection: QuerySet) -> dict:
         known_ids = getattr(selection, "known_ids", None)
         if known_ids and connection.vendor == "sqlite":
@@ -702,26 +994,49 @@ def _count_through(through, column: str, slug_model):
                 cursor.execute(sql, [json.dumps(known_ids)])
                 rows = cursor.fetchall()
         else:
+            members = (
+                through.objects.filter(
+                    OwnTableSQL('{table}."structure_id" = ANY(%s::bigint[])', (known_ids,), BooleanField())
+                )
+                if known_ids
+                else through.objects.filter(structure_id__in=selection.order_by().values("pk"))
+            )
             rows = (
-                through.objects.filter(structure_id__in=known_ids or selection.order_by().values("pk"))
-                .values(column)
+                members.values(column)
                 # Not Count("pk"): (structure_id, <taxonomy>_id) is a unique index, enough to count.
                 .annotate(n=Count("structure_id"))
                 .values_list(column, "n")
             )
-        slugs = dict(slug_model.objects.values_list("pk", "slug"))
-        return {slugs[pk]: n for pk, n in rows if pk in slugs}
+        known = slugs if slugs is not None else dict(slug_model.objects.values_list("pk", "slug"))
+        return {known[pk]: n for pk, n in rows if pk in known}
 
     return count
 
 
-def _taxonomy_labels(model):
-    return lambda values: dict(model.objects.filter(slug__in=values).values_list("slug", "label"))
-
-
-def _structure_facets() -> list[FacetSpec]:
-    from essaim.actors.models import Family, Label, Structure, Theme
+def _departement_labels(codes) -> dict:
+    """Code -> "Name (code)" of these départements (names cached: they change with a territories load only;
+    read again when a code is missing)."""
     from essaim.territories.models import Departement
+
+    names = cache.get("essaim:departement-names") or {}
+    if any(code not in names for code in codes):
+        names = dict(Departement.objects.values_list("code", "name"))
+        cache.set("essaim:departement-names", names, FACET_CACHE_SECONDS)
+    return {code: f"{names[code]} ({code})" for code in codes if code in names}
+
+
+def _structure_facets(taxonomy: _Taxonomy | None = None) -> list[FacetSpec]:
+    from essaim.actors.models import Family, Label, Structure, Theme
+
+    taxonomy = taxonomy or _taxonomy()
+
+    def slugs(kind):
+        return {pk: slug for (k, pk), slug in taxonomy.slugs.items() if k == kind}
+
+    def labels(kind):
+        return lambda values: {
+            value: taxonomy.labels[kind, value] for value in values if (kind, value) in taxonomy.labels
+        }
 
     family_labels = dict(Family.choices)
     return [
@@ -734,23 +1049,20 @@ def _structure_facets() -> list[FacetSpec]:
         FacetSpec(
             "themes",
             "Thématique",
-            _count_through(Structure.themes.through, "theme_id", Theme),
-            _taxonomy_labels(Theme),
+            _count_through(Structure.themes.through, "theme_id", Theme, slugs("t")),
+            labels("t"),
         ),
         FacetSpec(
             "labels",
             "Réseau ou label",
-            _count_through(Structure.labels.through, "label_id", Label),
-            _taxonomy_labels(Label),
+            _count_through(Structure.labels.through, "label_id", Label, slugs("l")),
+            labels("l"),
         ),
         FacetSpec(
             "departements",
             "Département",
             _count_by("commune__departement_id"),
-            lambda values: {
-                code: f"{name} ({code})"
-                for code, name in Departement.objects.filter(code__in=values).values_list("code", "name")
-            },
+            _departement_labels,
         ),
     ]
 
@@ -763,20 +1075,31 @@ def structure_search(
     page: int = 1,
     per_page: int = 20,
     queryset: QuerySet | None = None,
+    prefix: bool = False,
 ) -> SearchResult:
     """Search the structures (published ones unless ``queryset`` says otherwise) and return one page.
 
+    Words are matched whole (stemmed), the last one as a prefix when that finds nothing; with ``prefix``
+    (search as you type), the last one always as a prefix too.
+
     ``sort`` is a ``Sort`` key; by default relevance with text, else distance with a centre, else name.
     Items carry ``distance_km`` when ``filters`` has a centre and radius. Facets (families, themes, labels,
-    departements) count the whole selection. Raises ValueError for an unknown ``extra`` filter.
+    departements) count the whole selection, or its first matches when it is large (``facets_sample``).
+    Raises ValueError for an unknown ``extra`` filter.
     """
-    qs = structure_queryset(filters=filters, queryset=queryset).select_related("commune")
+    words = query_words(text)
+    taxonomy = _taxonomy()
+    terms = _filter_terms(filters, taxonomy) if words else []
+
+    def full() -> QuerySet:
+        return structure_queryset(filters=filters, queryset=queryset).select_related("commune")
+
     near = filters.centre is not None and bool(filters.radius_km)
     orderings = {Sort.NAME: ("name", "pk"), Sort.NEWEST: ("-created_at", "-pk")}
     if near:
         orderings = {Sort.DISTANCE: ("distance_km", "name", "pk"), **orderings}
     if not sort:
-        sort = Sort.RELEVANCE if query_words(text) else (Sort.DISTANCE if near else Sort.NAME)
+        sort = Sort.RELEVANCE if words else (Sort.DISTANCE if near else Sort.NAME)
     selected = {
         "families": filters.families,
         "themes": filters.themes,
@@ -784,19 +1107,37 @@ def structure_search(
         "departements": filters.departements,
     }
     narrow = _territorial(filters) or near
-    if _territorial(filters) and connection.vendor == "sqlite":
+    if terms:
+        # The territory, themes and labels go to the full-text index with the text (see FILTER_TERM_PREFIX).
+        narrow = near
+    elif _territorial(filters) and connection.vendor == "sqlite":
         from essaim.actors.models import Structure
 
         # The territory's ids from the commune index alone, intersected with the text matches.
         narrow = _territory_filter(Structure.objects.all(), filters).values("pk")
+    nearest = None
+    if near and not words:
+
+        def nearest(needed: int, total: int) -> QuerySet | None:
+            # The disc's area in proportion to the rows needed, with a margin for uneven density.
+            share = min(1.0, 4 * needed / max(total, 1))
+            if share >= 0.5:
+                return None
+            smaller = replace(filters, radius_km=filters.radius_km * math.sqrt(share))
+            return structure_queryset(filters=smaller, queryset=queryset).select_related("commune")
+
+    if terms:
+        base = _structure_queryset(filters, queryset, with_term_filters=False).select_related("commune")
     result = run_search(
-        queryset=qs,
+        queryset=base if terms else full(),
+        filtered=full,
+        terms=terms,
         index=STRUCTURE_INDEX,
         text=text,
         sort=sort,
         orderings=orderings,
         relevance=Sort.RELEVANCE,
-        facets=_structure_facets(),
+        facets=_structure_facets(taxonomy),
         selected=selected,
         cache_key="structures|" + filters.cache_key() + "|" + str(getattr(queryset, "query", "")),
         page=page,
@@ -804,6 +1145,8 @@ def structure_search(
         related=("commune",),
         annotations={"distance_km": _distance(filters.centre)} if near else None,
         narrow=narrow,
+        prefix=prefix,
+        nearest=nearest,
     )
     for item in result.items:
         if not hasattr(item, "distance_km"):
@@ -814,40 +1157,88 @@ def structure_search(
 # -- index maintenance ----------------------------------------------------------------------------------
 
 
-def _sqlite_document(name, acronym, description, naf_label, commune, themes, labels) -> str:
-    """The SQLite document of a structure (an SQL function during ``structures_reindex``)."""
+def _sqlite_document(name, acronym, description, naf_label, commune, themes, labels, terms=None) -> str:
+    """The SQLite document of a structure (an SQL function during ``structures_reindex``); the filter
+    ``terms`` as they are (not stemmed)."""
     parts = [stemmed(part) for part in (name, acronym, description) if part]
     parts += [_stemmed_repeated(part) for part in (naf_label, commune, themes, labels) if part]
+    if terms:
+        parts.append(terms)
     return " ".join(parts)
 
 
+def structure_terms(*, commune_code="", departement="", epci=None, theme_ids=(), label_ids=()) -> list[str]:
+    """The filter terms of a structure's document (see ``filter_term``), for ``structure_document``."""
+    terms = [filter_term("c", commune_code)] if commune_code else []
+    terms += [filter_term("d", departement)] if departement else []
+    terms += [filter_term("e", epci)] if epci is not None else []
+    terms += [filter_term("t", pk) for pk in theme_ids] + [filter_term("l", pk) for pk in label_ids]
+    return terms
+
+
 def structure_document(
-    *, name="", acronym="", description="", naf_label="", commune="", themes=(), labels=(), vendor=None
+    *,
+    name="",
+    acronym="",
+    description="",
+    naf_label="",
+    commune="",
+    themes=(),
+    labels=(),
+    terms=(),
+    vendor=None,
 ) -> str:
     """The search document ``structures_reindex`` would write for these values, for bulk writers that insert
-    rows with their document at once (e.g. benchmark generators)."""
+    rows with their document at once (e.g. benchmark generators); ``terms`` from ``structure_terms``."""
     vendor = vendor or connection.vendor
-    themes, labels = " ".join(themes), " ".join(labels)
+    themes, labels, terms = " ".join(themes), " ".join(labels), " ".join(terms)
     if vendor == "postgresql":
         return " ".join(
-            part for part in (name, acronym, description, naf_label, commune, themes, labels) if part
+            part for part in (name, acronym, description, naf_label, commune, themes, labels, terms) if part
         )
-    return _sqlite_document(name, acronym, description, naf_label, commune, themes, labels)
+    return _sqlite_document(name, acronym, description, naf_label, commune, themes, labels, terms)
 
 
 def _document_sql(vendor: str) -> str:
-    """SQL expression of a structure's document (row alias ``s``)."""
+    """SQL expression of a structure's document (row alias ``s``), filter terms included (``filter_term``
+    in SQL: ids and codes are already lower-case letters and digits once lowered)."""
+    prefix = FILTER_TERM_PREFIX
     sources = (
         "s.name, s.acronym, s.description, s.naf_label, "
         "(SELECT c.name FROM territories_commune c WHERE c.id = s.commune_id), "
         "(SELECT {agg} FROM actors_structure_themes x JOIN actors_theme t ON t.id = x.theme_id "
         "WHERE x.structure_id = s.id), "
         "(SELECT {agg} FROM actors_structure_labels y JOIN actors_label t ON t.id = y.label_id "
-        "WHERE y.structure_id = s.id)"
+        "WHERE y.structure_id = s.id), "
+        "(SELECT {terms} FROM territories_commune c WHERE c.id = s.commune_id), "
+        "(SELECT {agg_terms_t} FROM actors_structure_themes x WHERE x.structure_id = s.id), "
+        "(SELECT {agg_terms_l} FROM actors_structure_labels y WHERE y.structure_id = s.id)"
+    )
+    commune_terms = (
+        f"'{prefix}c' || lower(c.code) || ' {prefix}d' || lower(c.departement_id)"
+        f" || coalesce(' {prefix}e' || c.epci_id, '')"
     )
     if vendor == "postgresql":
-        return "concat_ws(' ', " + sources.replace("{agg}", "string_agg(t.label, ' ')") + ")"
-    return "essaim_search_document(" + sources.replace("{agg}", "group_concat(t.label, ' ')") + ")"
+        return (
+            "concat_ws(' ', "
+            + sources.replace("{agg}", "string_agg(t.label, ' ')")
+            .replace("{terms}", commune_terms)
+            .replace("{agg_terms_t}", f"string_agg('{prefix}t' || x.theme_id, ' ')")
+            .replace("{agg_terms_l}", f"string_agg('{prefix}l' || y.label_id, ' ')")
+            + ")"
+        )
+    # The SQLite function takes the three term sources joined as one argument.
+    sqlite_sources = (
+        sources.replace("{agg}", "group_concat(t.label, ' ')")
+        .replace("{terms}", commune_terms)
+        .replace("{agg_terms_t}", f"group_concat('{prefix}t' || x.theme_id, ' ')")
+        .replace("{agg_terms_l}", f"group_concat('{prefix}l' || y.label_id, ' ')")
+    )
+    head, commune_part, themes_part, labels_part = sqlite_sources.rsplit(", (", 3)
+    return (
+        f"essaim_search_document({head}, trim(coalesce(({commune_part}, '') || ' ' || "
+        f"coalesce(({themes_part}, '') || ' ' || coalesce(({labels_part}, '')))"
+    )
 
 
 # Structures per statement when reindexing given ids (e.g. every card of a renamed theme).
@@ -889,7 +1280,7 @@ def _reindex(*, ids, updated_since, using: str) -> None:
         )
     else:
         conn.ensure_connection()
-        conn.connection.create_function("essaim_search_document", 7, _sqlite_document, deterministic=True)
+        conn.connection.create_function("essaim_search_document", 8, _sqlite_document, deterministic=True)
         sql = f"UPDATE actors_structure AS s SET search_document = {document} {where}"  # noqa: S608
     with conn.cursor() as cursor:
         cursor.execute(sql, params)

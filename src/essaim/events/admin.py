@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from essaim.events.models import Event, EventStructure, ParticipantCategory, Programme, Registration, Session
+from essaim.events.models import (
+    Event,
+    EventStructure,
+    ParticipantCategory,
+    ParticipantMessage,
+    Programme,
+    Question,
+    Registration,
+    Session,
+)
 
 
 class EventStructureInline(admin.TabularInline):
@@ -19,6 +28,11 @@ class CategoryInline(admin.TabularInline):
     extra = 0
 
 
+class QuestionInline(admin.TabularInline):
+    model = Question
+    extra = 0
+
+
 @admin.register(Programme)
 class ProgrammeAdmin(admin.ModelAdmin):
     list_display = ["title", "slug"]
@@ -32,7 +46,7 @@ class EventAdmin(admin.ModelAdmin):
     search_fields = ["title"]
     readonly_fields = ["search_title"]
     raw_id_fields = ["commune", "programme", "created_by"]
-    inlines = [EventStructureInline, SessionInline, CategoryInline]
+    inlines = [EventStructureInline, SessionInline, CategoryInline, QuestionInline]
 
 
 @admin.register(Registration)
@@ -42,3 +56,11 @@ class RegistrationAdmin(admin.ModelAdmin):
     search_fields = ["full_name", "email"]
     raw_id_fields = ["event", "structure", "commune", "user", "registered_by", "category"]
     readonly_fields = ["token", "search_name"]
+
+
+@admin.register(ParticipantMessage)
+class ParticipantMessageAdmin(admin.ModelAdmin):
+    list_display = ["subject", "event", "audience", "recipients_count", "created_at"]
+    list_filter = ["audience"]
+    raw_id_fields = ["event", "sent_by"]
+    readonly_fields = ["recipients_count", "queued_at"]

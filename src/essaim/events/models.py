@@ -185,6 +185,11 @@ class Event(models.Model):
     promotion_hours = models.PositiveIntegerField(
         "délai pour confirmer une place libérée (heures)", default=48
     )
+    reminders_enabled = models.BooleanField(
+        "rappel par courriel avant l'événement",
+        default=True,
+        help_text="Les personnes inscrites reçoivent un rappel quelques jours avant l'événement.",
+    )
     narrative = models.TextField("bilan rédigé par l'équipe d'animation", blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -202,6 +207,10 @@ class Event(models.Model):
     class Meta:
         verbose_name = "événement"
         ordering = ["start", "pk"]
+        indexes = [
+            # The agenda's filter (published or cancelled, public, not over): its count reads this index only.
+            models.Index(fields=["status", "visibility", "end"], name="events_event_listing"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end__gte=F("start")),
@@ -455,6 +464,10 @@ class Registration(models.Model):
         "présence", max_length=20, choices=Attendance.choices, default=Attendance.UNKNOWN
     )
     is_walk_in = models.BooleanField("venu sans inscription", default=False)
+    # Privacy: shown on the event's public participant list only with the person's opt-in.
+    public_listing = models.BooleanField("apparaît dans la liste publique des participants", default=False)
+    reminded_at = models.DateTimeField("rappel envoyé le", null=True, blank=True)
+    anonymised_at = models.DateTimeField("anonymisée le", null=True, blank=True)
     token = models.CharField("jeton", max_length=43, unique=True, editable=False)
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -513,3 +526,140 @@ class Registration(models.Model):
     @property
     def structure_display(self) -> str:
         return self.structure.name if self.structure_id else self.structure_name
+
+
+# --- Registration data: custom questions, messages to participants (privacy fields: see Registration) ---
+
+
+class QuestionKind(models.TextChoices):
+    SHORT_TEXT = "short_text", "Texte court"
+    LONG_TEXT = "long_text", "Texte long"
+    SINGLE_CHOICE = "single_choice", "Choix unique"
+    MULTIPLE_CHOICE = "multiple_choice", "Choix multiple"
+    YES_NO = "yes_no", "Oui / non"
+
+
+# Kinds whose answers are picked from the question's choices (counted in the report, kept when anonymised).
+CHOICE_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
+TEXT_KINDS = (QuestionKind.SHORT_TEXT, QuestionKind.LONG_TEXT)
+
+
+class Question(models.Model):
+    """A question an event's organisers ask in its registration form ("Régime alimentaire ?")."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="questions")
+    label = models.CharField("question", max_length=300)
+    help_text = models.CharField("aide", max_length=300, blank=True)
+    kind = models.CharField("type de réponse", max_length=20, choices=QuestionKind.choices)
+    choices = models.TextField(
+        "choix proposés", blank=True, help_text="Un choix par ligne (pour les questions à choix)."
+    )
+    required = models.BooleanField("réponse obligatoire", default=False)
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+
+    class Meta:
+        verbose_name = "question d'inscription"
+        verbose_name_plural = "questions d'inscription"
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(label=""),
+                name="events_question_label_not_empty",
+                violation_error_message="Le libellé de la question est obligatoire.",
+            ),
+            models.CheckConstraint(
+                condition=one_of("kind", QuestionKind.values),
+                name="events_question_kind_valid",
+                violation_error_message="Type de question inconnu.",
+            ),
+            models.CheckConstraint(
+                condition=~one_of("kind", CHOICE_KINDS) | ~Q(choices=""),
+                name="events_question_choices_given",
+                violation_error_message="Indiquez au moins un choix pour une question à choix.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def choice_list(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+
+class Answer(models.Model):
+    """A registration's answer to a question. Multiple choices are stored one per line; yes/no as "oui"/"non".
+
+    When a registration is anonymised its free-text answers are deleted and its choice answers are detached
+    (``registration`` NULL): they stay in the report's counts without pointing at anybody.
+    """
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+    registration = models.ForeignKey(
+        Registration, null=True, blank=True, on_delete=models.CASCADE, related_name="answers"
+    )
+    value = models.TextField("réponse", blank=True)
+
+    class Meta:
+        verbose_name = "réponse"
+        ordering = ["question__position", "question_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "question"],
+                name="events_answer_unique",
+                violation_error_message="Cette inscription a déjà répondu à cette question.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question} : {self.value}"
+
+    @property
+    def values(self) -> list[str]:
+        return [line for line in self.value.splitlines() if line]
+
+
+class Audience(models.TextChoices):
+    CONFIRMED = "confirmed", "Toutes les personnes inscrites (confirmées)"
+    PRESENT = "present", "Les personnes présentes"
+    WAITING = "waiting", "La liste d'attente"
+
+
+class ParticipantMessage(models.Model):
+    """A message an organiser or facilitator sent by email to some of an event's participants."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="participant_messages")
+    audience = models.CharField("destinataires", max_length=20, choices=Audience.choices)
+    subject = models.CharField("objet", max_length=200)
+    body = models.TextField("message")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="envoyé par",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recipients_count = models.PositiveIntegerField("nombre de destinataires", default=0)
+    created_at = models.DateTimeField("écrit le", auto_now_add=True)
+    queued_at = models.DateTimeField("courriels mis en file le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "message aux participants"
+        verbose_name_plural = "messages aux participants"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=one_of("audience", Audience.values),
+                name="events_message_audience_valid",
+                violation_error_message="Destinataires inconnus.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(subject="") & ~Q(body=""),
+                name="events_message_not_empty",
+                violation_error_message="L'objet et le message sont obligatoires.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -24,7 +24,7 @@ from django.utils.text import slugify
 from essaim.actors.models import Structure
 from essaim.core.audit import log_action
 from essaim.core.text import normalize
-from essaim.events import ics
+from essaim.events import ics, questions
 from essaim.events.models import (
     EVENT_TRANSITIONS,
     HOLDING_STATUSES,
@@ -62,6 +62,7 @@ EVENT_FIELDS = (
     "capacity",
     "promotion_hours",
     "narrative",
+    "reminders_enabled",
 )
 ROLE_ARGUMENTS = {
     "organisers": StructureRole.ORGANISER,
@@ -70,6 +71,9 @@ ROLE_ARGUMENTS = {
     "funders": StructureRole.FUNDER,
 }
 CANCEL_SALT = "essaim.events.registration"
+# A registration's foreign keys: the service receives them as instances, so validating them would only
+# query the database again for rows it has just read.
+RELATED_FIELDS = ("event", "category", "structure", "commune", "user", "registered_by")
 
 
 # --- Events ---------------------------------------------------------------------------------------------
@@ -306,14 +310,20 @@ def registration_is_open(event: Event, now: datetime | None = None) -> bool:
     )
 
 
-def _has_room(event: Event, category: ParticipantCategory | None, sessions: list[Session]) -> bool:
+def _has_room(
+    event: Event, category: ParticipantCategory | None, sessions: list[Session], *, held: int | None = None
+) -> bool:
     """Whether one more person of ``category`` fits in ``event`` and each of ``sessions``.
 
-    Must run inside the event's row lock: it counts the places held now.
+    Must run inside the event's row lock: it counts the places held now (``held``: the event's count, when
+    the caller has just made it under the same lock).
     """
     holding = Registration.objects.filter(event=event, status__in=HOLDING_STATUSES)
-    if event.capacity is not None and holding.count() >= event.capacity:
-        return False
+    if event.capacity is not None:
+        if held is None:
+            held = holding.count()
+        if held >= event.capacity:
+            return False
     if (
         category is not None
         and category.quota is not None
@@ -374,14 +384,20 @@ def _send(registration: Registration, subject: str, body: str, *, with_ics: bool
     if not registration.email:
         return
     event = registration.event
-    message = EmailMessage(subject=subject, body=body, to=[registration.email])
-    if with_ics:
-        message.attach(
-            "evenement.ics",
-            ics.calendar_bytes([event], base_url=base_url, name=event.title, method="PUBLISH"),
-            "text/calendar",
-        )
-    transaction.on_commit(message.send)
+    to = [registration.email]
+
+    def send() -> None:
+        # Built after commit: the .ics and the queueing of the email do not lengthen the event's lock.
+        message = EmailMessage(subject=subject, body=body, to=to)
+        if with_ics:
+            message.attach(
+                "evenement.ics",
+                ics.calendar_bytes([event], base_url=base_url, name=event.title, method="PUBLISH"),
+                "text/calendar",
+            )
+        message.send()
+
+    transaction.on_commit(send)
 
 
 def _notify(registration: Registration, *, base_url: str) -> None:
@@ -440,7 +456,6 @@ def _notify(registration: Registration, *, base_url: str) -> None:
         )
 
 
-@transaction.atomic
 def registration_create(
     *,
     event: Event,
@@ -456,22 +471,26 @@ def registration_create(
     actor=None,
     by_facilitator: bool = False,
     base_url: str = "",
+    answers: dict | None = None,
+    public_listing: bool = False,
 ) -> Registration:
     """Register a person to ``event``: confirmed if a place is free, else on the waiting list.
 
     A place is free when the event's total capacity, the category's quota and each chosen session's capacity
     all have room, counted under the event's row lock (no overbooking under concurrent requests).
     ``by_facilitator`` registers someone by phone or on paper (allowed while registration is closed).
+    ``answers`` ({question id: value}) answer the event's custom questions (see ``events.questions``);
+    ``public_listing`` is the person's opt-in to the public participant list.
     Raises ValidationError (French) when registration is closed, the email is already registered, the
     category or a session belongs to another event, or two sessions share a time slot.
+
+    Atomic: what needs no lock is checked first, outside the transaction (on SQLite, BEGIN IMMEDIATE takes
+    the database's write lock at once); the transaction then only locks the event, counts and writes. The
+    emails are built and queued after commit.
     """
-    event = Event.objects.select_for_update().get(pk=event.pk)
-    if not by_facilitator and not registration_is_open(event):
-        raise ValidationError("Les inscriptions à cet événement sont fermées.")
-    if event.status in (EventStatus.CANCELLED, EventStatus.ARCHIVED):
-        raise ValidationError("Cet événement est annulé ou archivé : on ne peut plus s'y inscrire.")
     sessions = list(sessions)
     _check_sessions(event, sessions)
+    answers = questions.answers_clean(event=event, answers=answers, by_facilitator=by_facilitator)
     if category is not None and category.event_id != event.pk:
         raise ValidationError({"category": "Cette catégorie n'appartient pas à l'événement."})
     if category is None and event.categories.exists():
@@ -479,18 +498,6 @@ def registration_create(
     email = (email or "").strip().lower()
     if not by_facilitator and not email:
         raise ValidationError({"email": "L'adresse électronique est obligatoire."})
-    if (
-        email
-        and event.registrations.exclude(status=RegistrationStatus.CANCELLED).filter(email=email).exists()
-    ):
-        raise ValidationError({"email": "Cette adresse est déjà inscrite à cet événement."})
-
-    # People already waiting come first: a place freed by a larger capacity goes to them, not to newcomers.
-    if event.registrations.filter(status=RegistrationStatus.WAITING).exists():
-        _promote(event, now=timezone.now(), base_url=base_url)
-    status = (
-        RegistrationStatus.CONFIRMED if _has_room(event, category, sessions) else RegistrationStatus.WAITING
-    )
     full_name = (full_name or "").strip()
     registration = Registration(
         event=event,
@@ -503,34 +510,79 @@ def registration_create(
         commune=commune,
         is_elected=is_elected,
         user=user,
-        status=status,
+        status=RegistrationStatus.WAITING,  # decided under the lock below
         payment=_payment_for(category),
         token=secrets.token_urlsafe(32),
         registered_by=actor if by_facilitator else None,
+        public_listing=public_listing,
     )
-    registration.full_clean(exclude=["search_name", "token"])
-    registration.save()
-    registration.sessions.set(sessions)
-    log_action(
-        actor=actor,
-        verb="events.registration.created",
-        obj=registration,
-        data={"event": event.pk, "status": status, "by_facilitator": by_facilitator},
+    # Fields only: the related objects are given as instances, the status, payment and attendance come from
+    # their enums, the email's uniqueness is checked under the lock (Django's validation of the model's
+    # constraints costs one query each). The database's constraints still stand behind.
+    registration.full_clean(
+        exclude=["search_name", "token", *RELATED_FIELDS],
+        validate_unique=False,
+        validate_constraints=False,
     )
-    _notify(registration, base_url=base_url)
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        if not by_facilitator and not registration_is_open(event):
+            raise ValidationError("Les inscriptions à cet événement sont fermées.")
+        if event.status in (EventStatus.CANCELLED, EventStatus.ARCHIVED):
+            raise ValidationError("Cet événement est annulé ou archivé : on ne peut plus s'y inscrire.")
+        if (
+            email
+            and event.registrations.exclude(status=RegistrationStatus.CANCELLED).filter(email=email).exists()
+        ):
+            raise ValidationError({"email": "Cette adresse est déjà inscrite à cet événement."})
+        registration.event = event
+        registration.status = _status_for_newcomer(event, category, sessions, base_url=base_url)
+        registration.save()
+        if sessions:
+            registration.sessions.add(*sessions)
+        questions.answers_save(registration=registration, answers=answers)
+        log_action(
+            actor=actor,
+            verb="events.registration.created",
+            obj=registration,
+            data={"event": event.pk, "status": registration.status, "by_facilitator": by_facilitator},
+        )
+        _notify(registration, base_url=base_url)
     return registration
 
 
-def _promote(event: Event, *, now: datetime, base_url: str) -> list[Registration]:
+def _status_for_newcomer(
+    event: Event, category: ParticipantCategory | None, sessions: list[Session], *, base_url: str
+) -> str:
+    """Confirmed or waiting, for a new registration. Runs inside the event's row lock: one query counts the
+    places held and the people waiting, which is all a full event needs."""
+    counts = Registration.objects.filter(event=event).aggregate(
+        held=Count("pk", filter=Q(status__in=HOLDING_STATUSES)),
+        waiting=Count("pk", filter=Q(status=RegistrationStatus.WAITING)),
+    )
+    held = counts["held"]
+    # People already waiting come first: a place freed by a larger capacity goes to them, not to newcomers.
+    if counts["waiting"] and (event.capacity is None or held < event.capacity):
+        held += len(_promote(event, now=timezone.now(), base_url=base_url, held=held))
+    if _has_room(event, category, sessions, held=held):
+        return RegistrationStatus.CONFIRMED
+    return RegistrationStatus.WAITING
+
+
+def _promote(event: Event, *, now: datetime, base_url: str, held: int | None = None) -> list[Registration]:
     """Offer the freed places to the waiting list, first come first served, skipping a person whose category
-    or sessions are still full. Runs inside the event's row lock."""
+    or sessions are still full. Runs inside the event's row lock (``held``: the places held, if just
+    counted under it)."""
     promoted = []
+    if event.capacity is not None:
+        if held is None:
+            held = event.registrations.filter(status__in=HOLDING_STATUSES).count()
+        if held >= event.capacity:
+            return promoted  # full: the waiting list is not even read
     for waiting in event.registrations.waiting().select_related("category").prefetch_related("sessions"):
-        if event.capacity is not None and (
-            event.registrations.filter(status__in=HOLDING_STATUSES).count() >= event.capacity
-        ):
+        if event.capacity is not None and held >= event.capacity:
             break
-        if not _has_room(event, waiting.category, list(waiting.sessions.all())):
+        if not _has_room(event, waiting.category, list(waiting.sessions.all()), held=held):
             continue
         waiting.status = RegistrationStatus.OFFERED
         waiting.offer_expires_at = now + timedelta(hours=event.promotion_hours)
@@ -543,6 +595,8 @@ def _promote(event: Event, *, now: datetime, base_url: str) -> list[Registration
         )
         _notify(waiting, base_url=base_url)
         promoted.append(waiting)
+        if held is not None:
+            held += 1
     return promoted
 
 

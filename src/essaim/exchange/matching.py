@@ -1,19 +1,27 @@
-"""Suggestions of counterpart listings for one listing (needs for an offer, offers for a need).
+"""Suggestions for one listing: counterpart listings (needs for an offer, offers for a need) and
+structures whose card suggests they could answer.
 
 An explicit service (no signal): the caller asks for the suggestions of a listing when it shows them.
-Candidates are the listed counterparts of the same kind; each one is scored on shared themes, shared words
-of title and description, distance within both radii and overlapping time windows, and carries the French
-reasons of its score.
+Listing candidates are the listed counterparts of the same kind near enough (a bounding box on the
+listings' stored points first); each one is scored on shared themes, shared words of title and
+description (French stems, and words made equivalent by a synonym group: « local ≈ salle »), distance
+within both radii and overlapping time windows, and carries the French reasons of its score. Structure
+candidates come from the Annuaire's full-text index (``essaim.actors.search``) within the listing's radius.
 """
 
 import datetime
+import json
 import math
 from dataclasses import dataclass, field
 
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, FloatField, OuterRef, Q
 from django.utils import formats
 
+from essaim.actors.search import STRUCTURE_INDEX, OwnTableSQL, stem
 from essaim.core.text import normalize
-from essaim.exchange.models import Direction, Listing
+from essaim.exchange.models import Direction, Kind, Listing
+from essaim.exchange.search import Synonyms, current_synonyms, expanded_filter
 
 # Short French words that say nothing about what is offered or needed.
 _STOP_WORDS_TEXT = """
@@ -26,9 +34,20 @@ STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 WEIGHT_SAME_KIND = 3.0
 WEIGHT_THEME = 2.0
 WEIGHT_WORD = 1.0
+WEIGHT_SYNONYM = 0.75
 WEIGHT_NEAR = 2.0
 WEIGHT_WINDOW = 1.0
 EARTH_RADIUS_KM = 6371.0
+# Candidates read at most (listings of the same kind in the box; cards matching the text or a theme).
+MAX_LISTING_CANDIDATES = 2000
+MAX_STRUCTURE_CANDIDATES = 200
+MAX_STRUCTURE_SCAN = 5000
+# Cards are looked for within the listing's radius, at most this far: beyond, the box of a large radius
+# holds a good share of the country's cards, and a card is a weaker lead than a listing.
+STRUCTURE_RADIUS_MAX_KM = 30
+STRUCTURE_REACH_STEPS_KM = (5, 15)
+# Words of a listing sent to the directory's index to find cards (title first, then description).
+MAX_CARD_QUERY_WORDS = 6
 
 
 @dataclass
@@ -42,6 +61,56 @@ class Suggestion:
 def words(text: str) -> set[str]:
     """Normalised words of ``text`` worth comparing: no stop words, no one- or two-letter words."""
     return {word for word in normalize(text).split() if len(word) > 2 and word not in STOP_WORDS}
+
+
+def terms(text: str) -> dict[str, str]:
+    """{French stem: first word with that stem} of the words of ``text`` worth comparing (see ``words``)."""
+    found: dict[str, str] = {}
+    for word in normalize(text).split():
+        if len(word) > 2 and word not in STOP_WORDS:
+            found.setdefault(stem(word), word)
+    return found
+
+
+@dataclass
+class TextOverlap:
+    """What two texts share: words with the same stem, and pairs of words of one synonym group."""
+
+    common: list[str]  # words of the first text
+    close: list[tuple[str, str]]  # (word of the first text, its synonym in the second)
+
+    @property
+    def score(self) -> float:
+        return WEIGHT_WORD * len(self.common) + WEIGHT_SYNONYM * len(self.close)
+
+    def reasons(self, common_label: str = "mots en commun") -> list[str]:
+        reasons = []
+        if self.common:
+            reasons.append(f"{common_label} : {', '.join(sorted(self.common)[:5])}")
+        if self.close:
+            pairs = [f"{own} ≈ {other}" for own, other in sorted(self.close)[:3]]
+            reasons.append(f"mots proches : {', '.join(pairs)}")
+        return reasons
+
+
+def overlap(own: dict[str, str], other: dict[str, str], synonyms: Synonyms) -> TextOverlap:
+    """Compare two ``terms`` mappings: shared stems, then own stems with a synonym among the other's."""
+    shared = own.keys() & other.keys()
+    close = []
+    for token, word in own.items():
+        if token in shared:
+            continue
+        equivalent = synonyms.equivalent(token, other.keys() - shared)
+        if equivalent is not None:
+            close.append((word, other[equivalent]))
+    return TextOverlap(common=[own[token] for token in shared], close=close)
+
+
+def _box(point: tuple[float, float], radius_km: float) -> tuple[tuple[float, float], tuple[float, float]]:
+    lat, lon = point
+    dlat = radius_km / 111.2
+    dlon = radius_km / max(0.01, 111.2 * math.cos(math.radians(lat)))
+    return (lat - dlat, lat + dlat), (lon - dlon, lon + dlon)
 
 
 def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -59,59 +128,289 @@ def _month_label(day: datetime.date) -> str:
     return formats.date_format(day, "F Y")
 
 
+def _themes_reason(shared: list[str]) -> str:
+    label = "même thème" if len(shared) == 1 else "mêmes thèmes"
+    return f"{label} : {', '.join(s.lower() for s in shared)}"
+
+
+def _counterpart(listing: Listing) -> str:
+    return Direction.NEED if listing.direction == Direction.OFFER else Direction.OFFER
+
+
+LISTING_COLUMNS = (
+    "pk",
+    "title",
+    "description",
+    "radius_km",
+    "latitude",
+    "longitude",
+    "available_from",
+    "available_until",
+)
+
+
+def _dates(start, end) -> tuple[datetime.date, datetime.date]:
+    return (start or datetime.date.min, end or datetime.date.max)
+
+
 def listing_suggestions(*, listing: Listing, limit: int = 10) -> list[Suggestion]:
     """The best ``limit`` listed counterparts of ``listing``, best first, each with its French reasons.
 
     Counterparts too far away (beyond either listing's radius) or with no overlapping time window are left
-    out; when either structure has no known point the distance is simply not scored.
+    out; when either structure has no known point the distance is simply not scored. Candidates are scored
+    from a few columns (the listings' stored points); only the best ``limit`` are read as objects.
     """
-    counterpart = Direction.NEED if listing.direction == Direction.OFFER else Direction.OFFER
     candidates = (
         Listing.objects.listed()
-        .filter(direction=counterpart, kind=listing.kind)
+        .filter(direction=_counterpart(listing), kind=listing.kind)
         .exclude(structure_id=listing.structure_id)
-        .select_related("structure__commune")
-        .prefetch_related("themes")
+        .order_by()
     )
-    own_themes = {theme.pk: theme.label for theme in listing.themes.all()}
-    own_words = words(f"{listing.title} {listing.description}")
     own_point = listing.structure.point
+    rows = []
+    if own_point is not None:
+        # No counterpart farther than the listing's own radius can qualify: only those in its box, and
+        # within their own radius north-south (cheap, before any distance), are read; then those without a
+        # point (not scored on distance). Two index ranges, not one "OR".
+        (lat_min, lat_max), lon_range = _box(own_point, listing.radius_km)
+        lat = own_point[0]
+        in_box = candidates.filter(
+            latitude__range=(lat_min, lat_max),
+            longitude__range=lon_range,
+            latitude__gte=lat - F("radius_km") / 111.2,
+            latitude__lte=lat + F("radius_km") / 111.2,
+        )
+        rows += list(in_box.values_list(*LISTING_COLUMNS)[:MAX_LISTING_CANDIDATES])
+        candidates = candidates.filter(latitude__isnull=True)
+    rows += list(candidates.values_list(*LISTING_COLUMNS)[:MAX_LISTING_CANDIDATES])
+    themes_of: dict[int, list[int]] = {}
+    for listing_id, theme_id in Listing.themes.through.objects.filter(
+        listing_id__in=[row[0] for row in rows]
+    ).values_list("listing_id", "theme_id"):
+        themes_of.setdefault(listing_id, []).append(theme_id)
+    own_themes = {theme.pk: theme.label for theme in listing.themes.all()}
+    own_terms = terms(f"{listing.title} {listing.description}")
+    synonyms = current_synonyms()
     own_start, own_end = _window(listing)
+    kind_label = Kind(listing.kind).label.lower()
 
-    suggestions = []
-    for other in candidates:
-        score, reasons = WEIGHT_SAME_KIND, [f"même type : {other.get_kind_display().lower()}"]
-        shared = sorted(own_themes[t.pk] for t in other.themes.all() if t.pk in own_themes)
-        if shared:
-            score += WEIGHT_THEME * len(shared)
-            label = "même thème" if len(shared) == 1 else "mêmes thèmes"
-            reasons.append(f"{label} : {', '.join(s.lower() for s in shared)}")
-        common = sorted(own_words & words(f"{other.title} {other.description}"))
-        if common:
-            score += WEIGHT_WORD * len(common)
-            reasons.append(f"mots en commun : {', '.join(common[:5])}")
+    scored = []
+    for pk, title, description, radius_km, lat, lon, available_from, available_until in rows:
         distance = None
-        other_point = other.structure.point
-        if own_point and other_point:
-            distance = haversine_km(own_point, other_point)
-            if distance > min(listing.radius_km, other.radius_km):
+        if own_point and lat is not None and lon is not None:
+            distance = haversine_km(own_point, (lat, lon))
+            if distance > min(listing.radius_km, radius_km):
                 continue
-            # Closer is better: full weight next door, none at the edge of the smaller radius.
-            reach = max(min(listing.radius_km, other.radius_km), 1)
-            score += WEIGHT_NEAR * (1 - distance / reach)
-            reasons.append(f"à {round(distance)} km")
-        other_start, other_end = _window(other)
+        other_start, other_end = _dates(available_from, available_until)
         start, end = max(own_start, other_start), min(own_end, other_end)
         if start > end:
             continue
+        score, reasons = WEIGHT_SAME_KIND, [f"même type : {kind_label}"]
+        shared = sorted(own_themes[t] for t in themes_of.get(pk, ()) if t in own_themes)
+        if shared:
+            score += WEIGHT_THEME * len(shared)
+            reasons.append(_themes_reason(shared))
+        text = overlap(own_terms, terms(f"{title} {description}"), synonyms)
+        score += text.score
+        reasons += text.reasons()
+        if distance is not None:
+            # Closer is better: full weight next door, none at the edge of the smaller radius.
+            reach = max(min(listing.radius_km, radius_km), 1)
+            score += WEIGHT_NEAR * (1 - distance / reach)
+            reasons.append(f"à {round(distance)} km")
         if start != datetime.date.min or end != datetime.date.max:
             score += WEIGHT_WINDOW
             if start != datetime.date.min:
                 reasons.append(f"disponible en {_month_label(start)}")
             else:
                 reasons.append(f"disponible jusqu'en {_month_label(end)}")
-        suggestions.append(Suggestion(listing=other, score=score, reasons=reasons, distance_km=distance))
-    suggestions.sort(
-        key=lambda s: (-s.score, s.distance_km if s.distance_km is not None else math.inf, s.listing.pk)
+        scored.append((score, distance, pk, reasons))
+    scored.sort(key=lambda s: (-s[0], s[1] if s[1] is not None else math.inf, s[2]))
+    best = scored[:limit]
+    objects = Listing.objects.select_related("structure__commune").in_bulk([pk for _s, _d, pk, _r in best])
+    return [
+        Suggestion(listing=objects[pk], score=score, reasons=reasons, distance_km=distance)
+        for score, distance, pk, reasons in best
+        if pk in objects
+    ]
+
+
+@dataclass
+class StructureSuggestion:
+    structure: object  # actors.Structure
+    score: float
+    reasons: list[str] = field(default_factory=list)
+    distance_km: float | None = None
+
+
+def _card_query(listing: Listing, synonyms: Synonyms):
+    """Groups of alternatives (see ``exchange.search._expanded``) for the words of ``listing``'s title (its
+    description's when the title has fewer than two), each with its synonyms; any may match a card."""
+    ordered = terms(listing.title)
+    if len(ordered) < 2:
+        ordered = {**terms(listing.description), **ordered}
+    ordered = list(ordered.items())
+    groups = []
+    for token, word in ordered[:MAX_CARD_QUERY_WORDS]:
+        alternatives = [(word, token, False)]
+        for other in sorted(synonyms.alternatives(token) - {token}):
+            alternatives.append((_word_of(synonyms, other), other, False))
+        groups.append(alternatives)
+    return groups
+
+
+def _word_of(synonyms: Synonyms, token: str) -> str:
+    for group in synonyms.groups:
+        if token in group:
+            return group[token]
+    return token
+
+
+def _nearby_structures(point: tuple[float, float], radius_km: float):
+    """Published structures in the bounding box of a circle (their own point, else their commune's); the
+    exact distance is checked afterwards on the few that match the text."""
+    from essaim.actors.models import Structure
+    from essaim.territories.models import Commune
+
+    lat_range, lon_range = _box(point, radius_km)
+    box = {"latitude__range": lat_range, "longitude__range": lon_range}
+    communes = list(Commune.objects.filter(**box).values_list("pk", flat=True))
+    # "+latitude": cards without a point are found through the commune index, not by walking every card
+    # without a point in the point index (most cards have none).
+    no_point = OwnTableSQL('+{table}."latitude" IS NULL', (), output_field=BooleanField())
+    return (
+        Structure.objects.published().filter(Q(**box) | (Q(no_point) & Q(commune_id__in=communes))).order_by()
     )
-    return suggestions[:limit]
+
+
+def _text_candidates(nearby, groups, limit: int) -> list[int]:
+    """Ids of the best ``limit`` structures of ``nearby`` whose card matches any group (bm25 on SQLite,
+    ts_rank on PostgreSQL)."""
+    match = expanded_filter(nearby, STRUCTURE_INDEX, groups, any_group=True)
+    if match.sqlite_match:
+        # The box walked through its indexes, each card tested against the set of text matches ("+ 0"),
+        # then only those ranked by the FTS table.
+        fts = STRUCTURE_INDEX.fts_table
+        matches = OwnTableSQL(
+            f'{{table}}."id" + 0 IN (SELECT rowid FROM {fts} WHERE {fts} MATCH %s)',  # noqa: S608
+            (match.sqlite_match,),
+            output_field=BooleanField(),
+        )
+        ids = list(nearby.filter(matches).values_list("pk", flat=True)[:MAX_STRUCTURE_SCAN])
+        if not ids:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # bm25() sorted outside, not "ORDER BY rank": FTS5 would rank every match of the words
+                # before the membership test.
+                f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s "  # noqa: S608
+                f"AND rowid + 0 IN (SELECT value FROM json_each(%s)) ORDER BY bm25({fts}) LIMIT %s",
+                [match.sqlite_match, json.dumps(ids), limit],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    rank = OwnTableSQL(match.rank_sql, match.rank_params, output_field=FloatField())
+    ranked = match.queryset.annotate(search_rank=rank).order_by("-search_rank", "pk")
+    return list(ranked.values_list("pk", flat=True)[:limit])
+
+
+def _scored_cards(listing, own_point, reach, radius, own_terms, own_themes, synonyms, groups, limit):
+    """(score, distance, structure id, reasons) of the best ``limit`` cards within ``reach`` km (scored
+    against the full ``radius``), without those already posting a counterpart."""
+    from essaim.actors.models import Structure
+
+    nearby = _nearby_structures(own_point, reach).exclude(pk=listing.structure_id)
+    ids: list[int] = []
+    if groups:
+        ids = _text_candidates(nearby, groups, MAX_STRUCTURE_CANDIDATES)
+    if own_themes:
+        # Each card of the box tested through the (structure, theme) index: a theme has too many cards
+        # nationwide to be the starting point.
+        through = Structure.themes.through.objects.filter(
+            structure_id=OuterRef("pk"), theme_id__in=list(own_themes)
+        )
+        by_theme = nearby.filter(Exists(through)).exclude(pk__in=ids)
+        ids += list(by_theme.values_list("pk", flat=True)[:MAX_STRUCTURE_CANDIDATES])
+    if not ids:
+        return []
+
+    columns = ("pk", "name", "acronym", "description", "naf_label", "latitude", "longitude")
+    rows = Structure.objects.filter(pk__in=ids).values_list(
+        *columns, "commune__latitude", "commune__longitude"
+    )
+    themes_of: dict[int, list[int]] = {}
+    for structure_id, theme_id in Structure.themes.through.objects.filter(
+        structure_id__in=ids, theme_id__in=list(own_themes)
+    ).values_list("structure_id", "theme_id"):
+        themes_of.setdefault(structure_id, []).append(theme_id)
+    scored = []
+    for pk, name, acronym, description, naf_label, lat, lon, commune_lat, commune_lon in rows:
+        point = (lat, lon) if lat is not None and lon is not None else None
+        if point is None and commune_lat is not None and commune_lon is not None:
+            point = (commune_lat, commune_lon)
+        distance = haversine_km(own_point, point) if point is not None else None
+        if distance is not None and distance > reach:
+            continue
+        card_terms = terms(" ".join([name, acronym, description, naf_label or ""]))
+        text = overlap(own_terms, card_terms, synonyms)
+        shared = sorted(own_themes[t] for t in themes_of.get(pk, ()) if t in own_themes)
+        if not (text.common or text.close or shared):
+            continue
+        score, reasons = text.score, text.reasons("sur sa fiche")
+        if shared:
+            score += WEIGHT_THEME * len(shared)
+            reasons.append(_themes_reason(shared))
+        if distance is not None:
+            score += WEIGHT_NEAR * max(0.0, 1 - distance / radius)
+            reasons.append(f"à {round(distance)} km")
+        scored.append((score, distance, pk, reasons))
+    scored.sort(key=lambda s: (-s[0], s[1] if s[1] is not None else math.inf, s[2]))
+    # Structures already posting a counterpart are among the listing suggestions: checked on the best only.
+    best = scored[: limit * 3]
+    posting = set(
+        Listing.objects.listed()
+        .filter(
+            structure_id__in=[pk for _s, _d, pk, _r in best],
+            direction=_counterpart(listing),
+            kind=listing.kind,
+        )
+        .values_list("structure_id", flat=True)
+    )
+    best = [item for item in best if item[2] not in posting][:limit]
+    return best
+
+
+def structure_suggestions(*, listing: Listing, limit: int = 5) -> list[StructureSuggestion]:
+    """Published structures that could answer ``listing`` from what their card says, best first.
+
+    Candidates are within the listing's radius of its structure (at most STRUCTURE_RADIUS_MAX_KM), not
+    that structure, and not already posting a listed counterpart of the same kind (those appear among the
+    listing suggestions); their card (name, description, activity, themes) must share a word — or a
+    synonym — with the listing's title, or a theme. Each comes with French reasons (« sur sa fiche :
+    salle », « mots proches : local ≈ salle », « même thème : culture », « à 12 km »). No suggestion when
+    the listing's structure has no known point.
+    """
+    from essaim.actors.models import Structure
+
+    own_point = listing.structure.point
+    if own_point is None:
+        return []
+    radius = max(1, min(listing.radius_km, STRUCTURE_RADIUS_MAX_KM))
+    own_terms = terms(f"{listing.title} {listing.description}")
+    own_themes = {theme.pk: theme.label for theme in listing.themes.all()}
+    synonyms = current_synonyms()
+    groups = _card_query(listing, synonyms)
+    # Nearest first: in a dense area a small box already holds enough good cards, and walking the whole
+    # box of a large radius (tens of thousands of cards) is the slow part.
+    best = []
+    for reach in sorted({step for step in STRUCTURE_REACH_STEPS_KM if step < radius} | {radius}):
+        best = _scored_cards(
+            listing, own_point, reach, radius, own_terms, own_themes, synonyms, groups, limit
+        )
+        if len(best) >= limit:
+            break
+    cards = Structure.objects.select_related("commune").in_bulk([pk for _s, _d, pk, _r in best])
+    return [
+        StructureSuggestion(structure=cards[pk], score=score, reasons=reasons, distance_km=distance)
+        for score, distance, pk, reasons in best
+        if pk in cards
+    ]

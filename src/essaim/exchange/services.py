@@ -13,6 +13,7 @@ from essaim.actors.models import Structure, Theme
 from essaim.core.audit import log_action
 from essaim.core.text import normalize
 from essaim.exchange.models import LISTING_TRANSITIONS, Listing, ListingStatus, Terms
+from essaim.exchange.search import listings_reindex
 
 # A published listing leaves the public list this many months after publication.
 LIFETIME_MONTHS = 3
@@ -68,6 +69,7 @@ def listing_create(
     listing.save()
     if themes is not None:
         listing.themes.set(themes)
+    listings_reindex(ids=[listing.pk])
     log_action(actor=actor, verb="exchange.listing.created", obj=listing, data={"structure": structure.pk})
     return listing
 
@@ -94,8 +96,18 @@ def listing_update(
     if themes is not None:
         listing.themes.set(themes)
         changed.append("themes")
+    listings_reindex(ids=[listing.pk])
     log_action(actor=actor, verb="exchange.listing.updated", obj=listing, data={"fields": sorted(changed)})
+    if listing.status == ListingStatus.PUBLISHED:
+        _refresh_matches_on_commit(listing)
     return listing
+
+
+def _refresh_matches_on_commit(listing: Listing) -> None:
+    """New strong suggestions become match records (exchange.contacts), in a task once the change commits."""
+    from essaim.exchange.tasks import refresh_listing_matches
+
+    transaction.on_commit(lambda: refresh_listing_matches(listing.pk), robust=True)
 
 
 def _transition(listing: Listing, status: str, actor, **extra: Any) -> Listing:
@@ -120,9 +132,11 @@ def _transition(listing: Listing, status: str, actor, **extra: Any) -> Listing:
 def listing_publish(*, listing: Listing, actor, now: datetime.datetime | None = None) -> Listing:
     """Publish a draft; it expires three months later. Raises ValidationError if it is not a draft."""
     now = now or timezone.now()
-    return _transition(
+    listing = _transition(
         listing, ListingStatus.PUBLISHED, actor, published_at=now, expires_at=default_expiry(now)
     )
+    _refresh_matches_on_commit(listing)
+    return listing
 
 
 @transaction.atomic

@@ -172,11 +172,19 @@ ESSAIM_PASSWORD_RESET_RATE = env_str("ESSAIM_PASSWORD_RESET_RATE", "5/h")
 ESSAIM_PASSWORD_RESET_EMAIL_RATE = env_str("ESSAIM_PASSWORD_RESET_EMAIL_RATE", "3/h")
 # Open-data downloads of the directory (/annuaire/export.*), per client address.
 ESSAIM_EXPORT_RATE = env_str("ESSAIM_EXPORT_RATE", "20/h")
+# Messages of "Entrer en relation" (offres & besoins) a person may send (django-ratelimit rate, per account).
+ESSAIM_CONTACT_RATE = env_str("ESSAIM_CONTACT_RATE", "20/h")
+# Score from which a matching suggestion is recorded and sent in the digest of new suggestions.
+ESSAIM_MATCH_NOTIFY_SCORE = env_int("ESSAIM_MATCH_NOTIFY_SCORE", 7)
 # Largest file a facilitator may upload for a directory import (bytes).
 ESSAIM_IMPORT_MAX_BYTES = env_int("ESSAIM_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 # Retention (privacy page): sent or failed emails, and login logs/attempts, are purged after these delays.
 ESSAIM_EMAIL_RETENTION_DAYS = env_int("ESSAIM_EMAIL_RETENTION_DAYS", 30)
 ESSAIM_LOGIN_LOG_RETENTION_DAYS = env_int("ESSAIM_LOGIN_LOG_RETENTION_DAYS", 365)
+# Agenda: participants' personal data is anonymised this many months after the event (0 keeps it); a
+# reminder email goes to each confirmed participant this many days before the event.
+ESSAIM_EVENTS_RETENTION_MONTHS = env_int("ESSAIM_EVENTS_RETENTION_MONTHS", 24)
+ESSAIM_EVENTS_REMINDER_DAYS = env_int("ESSAIM_EVENTS_REMINDER_DAYS", 2)
 
 # --- Email --------------------------------------------------------------------------------------------
 # Every message is stored as a row, then delivered by a background task with retries.

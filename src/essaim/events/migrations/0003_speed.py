@@ -1,7 +1,12 @@
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [("events", "0002_questions_reminders_privacy")]
 
-    operations = []
+    operations = [
+        migrations.AddIndex(
+            model_name="event",
+            index=models.Index(fields=["status", "visibility", "end"], name="events_event_listing"),
+        ),
+    ]

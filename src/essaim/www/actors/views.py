@@ -109,14 +109,19 @@ def structure_list(request):
     """Published structures found by text, filters (with facet counts) and sort, paginated.
 
     HTMX requests get the results fragment only (the facets and download links are swapped out-of-band).
+    A query typed in the page (HTMX) whose last word is not finished by a space searches that word as a
+    prefix too (search as you type); a page loaded whole matches whole words first (see ``structure_search``).
     """
     selection = directory_filter(request)
+    typing = bool(request.htmx) and not request.htmx.history_restore_request
+    raw_text = request.GET.get("q", "")
     result = structure_search(
         text=selection.text,
         filters=selection.filters,
         sort=selection.sort,
         page=_page_number(request.GET.get("page")),
         per_page=PAGE_SIZE,
+        prefix=typing and raw_text == raw_text.rstrip(),
     )
     query = selection.data.copy()
     query.pop("page", None)

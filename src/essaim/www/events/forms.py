@@ -9,6 +9,7 @@ from essaim.actors.models import Structure, Theme
 from essaim.core.text import normalize
 from essaim.events.models import Attendance, Event, Kind, PaymentStatus, Programme
 from essaim.territories.models import Commune
+from essaim.www.events.organiser_forms import add_question_fields, question_arguments
 
 ALL_TERRITORIES = "tous"
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -232,6 +233,7 @@ class RegistrationForm(forms.Form):
         if by_facilitator:
             self.fields["email"].required = False
             del self.fields["consent"]
+        add_question_fields(self, event, by_facilitator=by_facilitator)
 
     def clean_commune_code(self):
         return commune_from_code(self.cleaned_data.get("commune_code", ""))
@@ -249,6 +251,7 @@ class RegistrationForm(forms.Form):
             "structure_name": "" if structure else structure_name,
             "commune": data.get("commune_code"),
             "is_elected": data.get("is_elected", False),
+            **question_arguments(self),
         }
 
 

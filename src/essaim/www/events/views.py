@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
@@ -43,6 +44,7 @@ from essaim.events.models import (
     Attendance,
     Event,
     EventStatus,
+    EventStructure,
     PaymentStatus,
     Programme,
     Registration,
@@ -50,7 +52,7 @@ from essaim.events.models import (
     Visibility,
 )
 from essaim.events.reports import event_report, programme_report
-from essaim.territories.models import Perimeter
+from essaim.territories.models import Perimeter, PerimeterCommune
 from essaim.www.events.forms import (
     ALL_TERRITORIES,
     CheckInSearchForm,
@@ -79,7 +81,9 @@ def _listed_events(user):
 
 
 def _organisers():
-    return Structure.objects.filter(event_links__role__in=ORGANISING_ROLES).distinct().order_by("name")
+    """Structures organising an event, for the filter's choices (their name and slug only)."""
+    organising = EventStructure.objects.filter(role__in=ORGANISING_ROLES).values("structure_id")
+    return Structure.objects.filter(pk__in=organising).only("name", "slug").order_by("name")
 
 
 def _day_start(day) -> datetime:
@@ -114,7 +118,8 @@ def event_list(request):
     if perimeter is not None:
         # Online events have no commune: they belong to every territory.
         events = events.filter(
-            Q(commune__perimeter_links__perimeter=perimeter) | Q(commune__isnull=True, online_url__gt="")
+            Q(commune_id__in=PerimeterCommune.objects.filter(perimeter=perimeter).values("commune_id"))
+            | Q(commune__isnull=True, online_url__gt="")
         )
     if filters.get("theme"):
         events = events.filter(themes__slug=filters["theme"])
@@ -122,12 +127,15 @@ def event_list(request):
         events = events.of_kind(filters["type"])
     if filters.get("organisateur"):
         events = events.filter(
-            structure_links__structure__slug=filters["organisateur"],
-            structure_links__role__in=ORGANISING_ROLES,
+            pk__in=EventStructure.objects.filter(
+                structure__slug=filters["organisateur"], role__in=ORGANISING_ROLES
+            ).values("event_id")
         )
     if filters.get("q"):
         events = events.search(filters["q"])
-    events = events.distinct().select_related("commune", "programme").order_by("start", "pk")
+    # No filter above can list an event twice (subqueries, or joins on unique slugs): no DISTINCT, which made
+    # the paginator's count compare every column of every event.
+    events = events.select_related("commune", "programme").order_by("start", "pk")
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = data.copy()
     query.pop("page", None)
@@ -423,7 +431,11 @@ def participants(request, slug: str):
                 request, f"{registration.full_name} : {registration.get_status_display().lower()}."
             )
             return redirect("events:participants", slug=event.slug)
-    registrations = event.registrations.select_related("category", "structure").order_by("full_name", "pk")
+    registrations = (
+        event.registrations.select_related("category", "structure")
+        .prefetch_related("answers__question")
+        .order_by("full_name", "pk")
+    )
     return render(
         request,
         "events/participants.html",
@@ -432,6 +444,7 @@ def participants(request, slug: str):
             "form": form,
             "registrations": registrations,
             "payment_choices": PaymentStatus.choices,
+            "questions": form.questions,
         },
     )
 
@@ -591,9 +604,20 @@ def programme_report_view(request, slug: str):
 
 
 def _ics_response(events, *, request, name: str, filename: str) -> HttpResponse:
-    body = ics.calendar_bytes(events, base_url=_base_url(request), name=name)
+    """The iCalendar document of ``events``, with an ETag: calendar apps poll feeds, and an unchanged feed
+    is answered 304 Not Modified from the rows read, without building the document."""
+    base_url = _base_url(request)
+    with ics.cyclic_gc_paused():
+        events = list(events)
+        etag = ics.feed_etag(events, base_url=base_url, name=name)
+        not_modified = get_conditional_response(request, etag=etag)
+        if not_modified is not None:
+            not_modified["ETag"] = etag
+            return not_modified
+        body = ics.calendar_bytes(events, base_url=base_url, name=name)
     response = HttpResponse(body, content_type=ics.CONTENT_TYPE)
     response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["ETag"] = etag
     return response
 
 

@@ -14,7 +14,7 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class ListingFilterForm(forms.Form):
     """Filters of the public list. A field with an invalid value is shown in error and ignored."""
 
-    q = forms.CharField(label="Rechercher dans les titres", max_length=100, required=False)
+    q = forms.CharField(label="Rechercher", max_length=100, required=False)
     sens = forms.ChoiceField(
         label="Offres ou besoins",
         choices=[("", "Offres et besoins"), *Direction.choices],

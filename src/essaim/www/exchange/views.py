@@ -19,8 +19,9 @@ from essaim.exchange.access import (
     listing_can_see_suggestions,
     listing_can_view,
 )
-from essaim.exchange.matching import listing_suggestions
+from essaim.exchange.matching import listing_suggestions, structure_suggestions
 from essaim.exchange.models import Listing
+from essaim.exchange.search import listing_search
 from essaim.territories.models import Perimeter
 from essaim.www.exchange.forms import ALL_TERRITORIES, ListingFilterForm, ListingForm
 
@@ -52,9 +53,12 @@ def listing_list(request):
     perimeter = next((p for p in perimeters if p.slug == filters.get("territoire")), None)
     if perimeter is not None:
         listings = listings.filter(structure__commune__perimeter_links__perimeter=perimeter)
+    listings = listings.distinct()
     if filters.get("q"):
-        listings = listings.search(filters["q"])
-    listings = listings.distinct().select_related("structure__commune").order_by("-published_at", "-pk")
+        # Full text with synonyms, best matches first (see exchange.search).
+        listings = listing_search(text=filters["q"], queryset=listings, related=("structure__commune",))
+    else:
+        listings = listings.select_related("structure__commune").order_by("-published_at", "-pk")
     page = Paginator(listings, PAGE_SIZE).get_page(request.GET.get("page"))
     query = data.copy()
     query.pop("page", None)
@@ -73,13 +77,19 @@ def listing_detail(request, pk: int):
         pk=pk,
     )
     can_edit = listing_can_edit(request.user, listing)
-    suggestions = None
+    suggestions = structures_suggested = None
     if listing_can_see_suggestions(request.user, listing):
         suggestions = listing_suggestions(listing=listing)
+        structures_suggested = structure_suggestions(listing=listing)
     return render(
         request,
         "exchange/listing_detail.html",
-        {"listing": listing, "can_edit": can_edit, "suggestions": suggestions},
+        {
+            "listing": listing,
+            "can_edit": can_edit,
+            "suggestions": suggestions,
+            "structures_suggested": structures_suggested,
+        },
     )
 
 

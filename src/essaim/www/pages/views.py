@@ -59,6 +59,7 @@ def privacy(request):
         **operator_context(),
         "email_retention_days": settings.ESSAIM_EMAIL_RETENTION_DAYS,
         "login_log_retention_days": settings.ESSAIM_LOGIN_LOG_RETENTION_DAYS,
+        "events_retention_months": settings.ESSAIM_EVENTS_RETENTION_MONTHS,
     }
     return render(request, "www/privacy.html", context)
 

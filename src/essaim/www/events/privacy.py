@@ -1,0 +1,137 @@
+"""Privacy pages of the agenda: the public participant list (opt-in only), and a person's own registration
+data — export (JSON, CSV) and deletion — from their account or from the signed link of a registration."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from essaim.core.access import get_object_or_404_for
+from essaim.core.audit import log_action
+from essaim.events import privacy, services
+from essaim.events.access import event_can_view
+from essaim.events.models import Event, Registration, RegistrationStatus
+
+EXPORTS = {
+    "json": (privacy.registrations_export_json, privacy.JSON_CONTENT_TYPE),
+    "csv": (privacy.registrations_export_csv, privacy.CSV_CONTENT_TYPE),
+}
+
+
+class DeleteForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=(
+            "Je confirme : mes inscriptions à venir sont annulées et mes données personnelles sont effacées "
+            "de toutes ces inscriptions. C'est définitif."
+        ),
+        error_messages={"required": "Cochez la case pour confirmer la suppression."},
+    )
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def public_participants(request, slug: str):
+    """The names and structures of the confirmed participants who agreed to appear here (never emails)."""
+    event = get_object_or_404_for(request.user, Event, event_can_view, slug=slug)
+    people = (
+        event.registrations.filter(
+            status=RegistrationStatus.CONFIRMED, public_listing=True, anonymised_at__isnull=True
+        )
+        .select_related("structure")
+        .order_by("search_name", "pk")
+    )
+    return render(request, "events/public_participants.html", {"event": event, "people": people})
+
+
+def _export(request, registrations, fmt: str, *, actor=None) -> HttpResponse:
+    if fmt not in EXPORTS:
+        raise Http404("Format inconnu.")
+    build, content_type = EXPORTS[fmt]
+    registrations = list(registrations)
+    log_action(
+        actor=actor, verb="events.registrations.exported_by_person", data={"count": len(registrations)}
+    )
+    response = HttpResponse(build(registrations), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="mes-inscriptions.{fmt}"'
+    return response
+
+
+# --- Signed-in person ------------------------------------------------------------------------------------
+
+
+@login_required
+def my_data(request):
+    """The signed-in person's registrations, with export and deletion."""
+    registrations = privacy.person_registrations(user=request.user)
+    form = DeleteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        result = privacy.person_data_delete(
+            registrations=registrations, actor=request.user, base_url=_base_url(request)
+        )
+        messages.success(request, _deleted_message(result))
+        return redirect("events:my_data")
+    return render(
+        request,
+        "events/privacy.html",
+        {"registrations": registrations, "form": form, "signature": "", "address": ""},
+    )
+
+
+@require_GET
+@login_required
+def my_data_export(request, fmt: str):
+    return _export(request, privacy.person_registrations(user=request.user), fmt, actor=request.user)
+
+
+# --- Person without an account: the signed link of a registration ----------------------------------------
+
+
+def _signed_registrations(signature: str):
+    """The registration of a signed link and the registrations its email address made (the link was sent to
+    that address); only that registration when it has no address. 404 for a bad or dead link."""
+    registration = services.registration_from_signature(signature)
+    if registration is None or registration.anonymised_at is not None:
+        raise Http404("Lien invalide.")
+    if registration.email:
+        return registration, privacy.person_registrations(email=registration.email)
+    return registration, Registration.objects.filter(pk=registration.pk).select_related("event")
+
+
+def manage_data(request, signature: str):
+    registration, registrations = _signed_registrations(signature)
+    form = DeleteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        result = privacy.person_data_delete(registrations=registrations, base_url=_base_url(request))
+        messages.success(request, _deleted_message(result))
+        # The signed link died with the token: back to the event's page.
+        return redirect("events:detail", slug=registration.event.slug)
+    return render(
+        request,
+        "events/privacy.html",
+        {
+            "registrations": registrations,
+            "form": form,
+            "signature": signature,
+            "address": registration.email,
+        },
+    )
+
+
+@require_GET
+def manage_data_export(request, signature: str, fmt: str):
+    _, registrations = _signed_registrations(signature)
+    return _export(request, registrations, fmt)
+
+
+def _deleted_message(result: dict) -> str:
+    if not result["anonymised"]:
+        return "Aucune inscription à supprimer."
+    text = f"Données effacées de {result['anonymised']} inscription{'s' if result['anonymised'] > 1 else ''}"
+    if result["cancelled"]:
+        text += f" ({result['cancelled']} inscription{'s' if result['cancelled'] > 1 else ''} à venir annulée"
+        text += "s)" if result["cancelled"] > 1 else ")"
+    return text + "."

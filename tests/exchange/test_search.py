@@ -1,0 +1,151 @@
+"""Full-text search of offers and needs (both databases): stemming, accents, description and themes,
+relevance, index freshness, the public list."""
+
+import pytest
+from django.core.paginator import Paginator
+from django.urls import reverse
+
+from essaim.exchange import services
+from essaim.exchange.models import Listing
+from essaim.exchange.search import listing_search
+from tests.exchange.conftest import make_listing
+
+pytestmark = pytest.mark.django_db
+
+
+def found(text, queryset=None):
+    return sorted(listing.title for listing in Listing.objects.listed().search(text))
+
+
+def test_stems_accents_and_case_are_ignored(people):
+    make_listing(structure=people["structure"], title="Salle de réunion")
+    make_listing(structure=people["structure"], title="Coopérative de matériel")
+    make_listing(structure=people["structure"], title="Minibus")
+
+    assert found("salles") == ["Salle de réunion"]
+    assert found("SALLE REUNIONS") == ["Salle de réunion"]
+    assert found("coopératives") == ["Coopérative de matériel"]
+    assert found("cooperative") == ["Coopérative de matériel"]
+    assert found("réun") == ["Salle de réunion"]  # the last word is also a prefix (search as you type)
+    assert found("salle minibus") == []  # every word must match
+    assert found("") == ["Coopérative de matériel", "Minibus", "Salle de réunion"]
+
+
+def test_description_and_themes_are_searched(people, themes):
+    make_listing(
+        structure=people["structure"],
+        title="Prêt ponctuel",
+        description="Un vidéoprojecteur et un écran pour vos assemblées générales.",
+        themes=[themes["culture"]],
+    )
+    make_listing(structure=people["structure"], title="Autre chose", themes=[themes["emploi"]])
+
+    assert found("videoprojecteurs") == ["Prêt ponctuel"]
+    assert found("assemblee generale") == ["Prêt ponctuel"]
+    assert found("culture") == ["Prêt ponctuel"]
+
+
+def test_only_the_given_selection_is_searched(people):
+    make_listing(structure=people["structure"], title="Salle publiée")
+    make_listing(structure=people["structure"], title="Salle en brouillon", publish=False)
+
+    assert found("salle") == ["Salle publiée"]
+    assert [item.title for item in listing_search(text="salle")] == ["Salle publiée"]
+    drafts = Listing.objects.filter(status="draft")
+    assert [item.title for item in listing_search(text="salle", queryset=drafts)] == ["Salle en brouillon"]
+
+
+def test_index_follows_updates_of_title_description_and_themes(people, themes):
+    listing = make_listing(structure=people["structure"], title="Camion frigorifique")
+    assert found("camion") == ["Camion frigorifique"]
+
+    services.listing_update(listing=listing, actor=None, title="Remorque", description="Pour les marchés.")
+    assert found("camion") == []
+    assert found("remorques") == ["Remorque"]
+    assert found("marche") == ["Remorque"]
+
+    services.listing_update(listing=listing, actor=None, themes=[themes["alimentation"]])
+    assert found("alimentation") == ["Remorque"]
+    services.listing_update(listing=listing, actor=None, themes=[])
+    assert found("alimentation") == []
+
+
+def test_best_matches_come_first(people):
+    make_listing(structure=people["structure"], title="Matériel divers", description="Dont une tente.")
+    make_listing(
+        structure=people["structure"],
+        title="Tente de réception",
+        description="Grande tente, tente pliante et tente de stockage.",
+    )
+    make_listing(structure=people["structure"], title="Sans rapport")
+
+    ranked = [item.title for item in Listing.objects.listed().search("tente")]
+    assert ranked == ["Tente de réception", "Matériel divers"]
+    page = Paginator(listing_search(text="tentes"), 1).get_page(1)
+    assert page.paginator.count == 2
+    assert [item.title for item in page.object_list] == ["Tente de réception"]
+    second = Paginator(listing_search(text="tentes"), 1).get_page(2)
+    assert [item.title for item in second.object_list] == ["Matériel divers"]
+
+
+def titles(response):
+    return [listing.title for listing in response.context["page"].object_list]
+
+
+def test_public_list_searches_full_text_by_relevance(client, people, themes):
+    make_listing(structure=people["structure"], title="Matériel", description="Une salle aussi.")
+    make_listing(structure=people["structure"], title="Salle de réunion", description="Grande salle claire.")
+    make_listing(
+        structure=people["structure"],
+        title="Paniers",
+        direction="need",
+        kind="group_purchase",
+        themes=[themes["alimentation"]],
+    )
+
+    response = client.get(reverse("exchange:list"), {"q": "salles", "territoire": "tous"})
+    assert response.status_code == 200
+    assert titles(response) == ["Salle de réunion", "Matériel"]
+    response = client.get(reverse("exchange:list"), {"q": "salles", "sens": "need", "territoire": "tous"})
+    assert titles(response) == []
+    response = client.get(
+        reverse("exchange:list"), {"q": "alimentation", "theme": "alimentation", "territoire": "tous"}
+    )
+    assert titles(response) == ["Paniers"]
+    # HTMX gets the results partial with the same order.
+    response = client.get(
+        reverse("exchange:list"), {"q": "salle", "territoire": "tous"}, headers={"HX-Request": "true"}
+    )
+    assert titles(response) == ["Salle de réunion", "Matériel"]
+
+
+def test_matches_beyond_the_ranked_window_follow_newest_first(people, monkeypatch):
+    from essaim.exchange import search
+
+    monkeypatch.setattr(search, "RANK_WINDOW", 2)
+    oldest = make_listing(structure=people["structure"], title="Tente tente tente")
+    middle = make_listing(structure=people["structure"], title="Tente")
+    newer = make_listing(structure=people["structure"], title="Tente pliante")
+    newest = make_listing(structure=people["structure"], title="Tente, tente de réception")
+
+    result = listing_search(text="tente")
+    assert result.count() == 4
+    # The two newest ranked by relevance, then the others newest first (however relevant).
+    assert [item.pk for item in result[0:4]] == [newest.pk, newer.pk, middle.pk, oldest.pk]
+    assert [item.pk for item in result[3:4]] == [oldest.pk]
+
+
+def test_listings_follow_their_structure_when_its_card_moves(communes, people):
+    """Listings copy their structure's point for the distance pre-filter: a card moved (here to another
+    commune, then to its own point) moves its listings, whoever changed it."""
+    from essaim.actors.services import structure_update
+
+    structure = people["structure"]
+    structure_update(structure=structure, actor=None, commune=communes["Caussade"])
+    listing = make_listing(structure=structure)
+    assert (listing.latitude, listing.longitude) == (44.161, 1.537)
+
+    structure_update(structure=structure, actor=None, commune=communes["Nontron"])
+    assert Listing.objects.values_list("latitude", "longitude").get(pk=listing.pk) == (45.529, 0.662)
+    structure_update(structure=structure, actor=None, latitude=44.5, longitude=1.0)
+    assert Listing.objects.values_list("latitude", "longitude").get(pk=listing.pk) == (44.5, 1.0)
