@@ -41,9 +41,10 @@ import django  # noqa: E402
 
 django.setup()
 
+from bench_db import create_postgres_database, drop_postgres_database  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -70,23 +71,6 @@ def _admin_connection():
     return psycopg.connect(
         host=params["HOST"], port=params["PORT"], user=params["USER"], dbname="postgres", autocommit=True
     )
-
-
-def create_postgres_database() -> None:
-    name = settings.DATABASES["default"]["NAME"]
-    if not name.startswith("essaim_bench"):
-        raise SystemExit(
-            "Sur PostgreSQL, le nom de la base doit commencer par essaim_bench (elle est supprimée)."
-        )
-    with _admin_connection() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_postgres_database() -> None:
-    connections.close_all()
-    with _admin_connection() as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{settings.DATABASES["default"]["NAME"]}" WITH (FORCE)')
 
 
 def make_events() -> None:

@@ -61,7 +61,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
+from bench_db import create_postgres_database, drop_postgres_database  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -97,33 +97,6 @@ def timed(callable_, times: int) -> tuple[list[float], list[float], object]:
         wall.append((time.perf_counter() - began) * 1000)
         cpu.append((time.process_time() - began_cpu) * 1000)
     return wall, cpu, result
-
-
-def create_postgres_database() -> None:
-    name = settings.DATABASES["default"]["NAME"]
-    if not name.startswith("essaim_bench"):
-        raise SystemExit(
-            "Sur PostgreSQL, le nom de la base doit commencer par essaim_bench (elle est supprimée)."
-        )
-    import psycopg
-
-    params = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=params["HOST"], port=params["PORT"], user=params["USER"], dbname="postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_postgres_database() -> None:
-    import psycopg
-
-    connections.close_all()
-    params = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=params["HOST"], port=params["PORT"], user=params["USER"], dbname="postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{params["NAME"]}" WITH (FORCE)')
 
 
 def _free_port() -> int:

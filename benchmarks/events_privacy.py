@@ -47,9 +47,9 @@ import django  # noqa: E402
 
 django.setup()
 
+from bench_db import create_postgres_database, drop_postgres_database  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connections  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -67,33 +67,6 @@ def p95(values: list[float]) -> float:
 
 def report(label: str, timings: list[float]) -> None:
     print(f"{label:62} median {statistics.median(timings):8.1f} ms   p95 {p95(timings):8.1f} ms")
-
-
-def create_postgres_database() -> None:
-    name = settings.DATABASES["default"]["NAME"]
-    if not name.startswith("essaim_bench"):
-        raise SystemExit(
-            "Sur PostgreSQL, le nom de la base doit commencer par essaim_bench (elle est supprimée)."
-        )
-    import psycopg
-
-    params = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=params["HOST"], port=params["PORT"], user=params["USER"], dbname="postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_postgres_database() -> None:
-    import psycopg
-
-    connections.close_all()
-    params = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=params["HOST"], port=params["PORT"], user=params["USER"], dbname="postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{params["NAME"]}" WITH (FORCE)')
 
 
 def make_event(title: str, start: datetime.datetime, **fields):

@@ -35,9 +35,10 @@ import django  # noqa: E402
 
 django.setup()
 
+from bench_db import create_postgres_database, drop_postgres_database  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections, transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 settings.DEBUG = False  # the development settings log every query
@@ -49,33 +50,6 @@ MATCHES = 60_000
 NEW_SUGGESTIONS = 20_000
 OUTCOMES = 20_000
 RUNS = 20
-
-
-def create_postgres_database() -> None:
-    name = settings.DATABASES["default"]["NAME"]
-    if not name.startswith("essaim_bench"):
-        raise SystemExit(
-            "Sur PostgreSQL, le nom de la base doit commencer par essaim_bench (elle est supprimée)."
-        )
-    import psycopg
-
-    params = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=params["HOST"], port=params["PORT"], user=params["USER"], dbname="postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_postgres_database() -> None:
-    import psycopg
-
-    connections.close_all()
-    params = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=params["HOST"], port=params["PORT"], user=params["USER"], dbname="postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{params["NAME"]}"')
 
 
 def load(now: datetime.datetime):
