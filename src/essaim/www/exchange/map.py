@@ -11,11 +11,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from essaim.actors.models import Theme
 from essaim.exchange.alerts import text_search
 from essaim.exchange.models import Listing
-from essaim.territories.models import Perimeter
-from essaim.www.exchange.forms import ALL_TERRITORIES, ListingFilterForm
+from essaim.www.exchange.views import filtered_listings
 
 # Features in one answer: enough for a territory, small enough for a phone. The newest come first.
 MAX_FEATURES = 500
@@ -29,24 +27,8 @@ TILES_ATTRIBUTION = (
 def _filtered(request):
     """The list's filter form bound to the query string (territory defaults to the home perimeter, as on the
     list page) and the listed listings it selects, each with ``lat`` / ``lon`` (its structure's point)."""
-    perimeters = list(Perimeter.objects.order_by("-is_home", "name"))
-    home = next((perimeter for perimeter in perimeters if perimeter.is_home), None)
-    data = request.GET.copy()
-    if not data.get("territoire"):
-        data["territoire"] = home.slug if home else ALL_TERRITORIES
-    form = ListingFilterForm(data, perimeters=perimeters, themes=Theme.objects.active())
-    form.is_valid()  # Fields in error are left out of cleaned_data, hence ignored (as on the list page).
+    form, _data, listings, perimeter = filtered_listings(request)
     filters = form.cleaned_data
-    listings = Listing.objects.listed()
-    if filters.get("sens"):
-        listings = listings.filter(direction=filters["sens"])
-    if filters.get("type"):
-        listings = listings.filter(kind=filters["type"])
-    if filters.get("theme"):
-        listings = listings.filter(themes__slug=filters["theme"])
-    perimeter = next((p for p in perimeters if p.slug == filters.get("territoire")), None)
-    if perimeter is not None:
-        listings = listings.filter(structure__commune__perimeter_links__perimeter=perimeter)
     if filters.get("q"):
         listings = text_search(listings, filters["q"])
     listings = (
@@ -55,7 +37,6 @@ def _filtered(request):
             lon=Coalesce(F("structure__longitude"), F("structure__commune__longitude")),
         )
         .filter(lat__isnull=False, lon__isnull=False)
-        .distinct()
         .select_related("structure__commune")
         .order_by("-published_at", "-pk")
     )

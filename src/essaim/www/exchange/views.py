@@ -28,11 +28,11 @@ from essaim.www.exchange.forms import ALL_TERRITORIES, ListingFilterForm, Listin
 PAGE_SIZE = 20
 
 
-@vary_on_headers("HX-Request")
-def listing_list(request):
-    """Listed offers and needs, filtered by direction, kind, theme, territory and title words.
+def filtered_listings(request):
+    """The list's filter form bound to the query string and what it selects, text aside (the list and the
+    map search text each their own way): ``(form, data, listings, perimeter)``.
 
-    The territory defaults to the home perimeter, as in the Annuaire. HTMX requests get the results only.
+    The territory defaults to the home perimeter, as in the Annuaire. Fields in error are ignored.
     """
     perimeters = list(Perimeter.objects.order_by("-is_home", "name"))
     home = next((perimeter for perimeter in perimeters if perimeter.is_home), None)
@@ -53,7 +53,17 @@ def listing_list(request):
     perimeter = next((p for p in perimeters if p.slug == filters.get("territoire")), None)
     if perimeter is not None:
         listings = listings.filter(structure__commune__perimeter_links__perimeter=perimeter)
-    listings = listings.distinct()
+    return form, data, listings.distinct(), perimeter
+
+
+@vary_on_headers("HX-Request")
+def listing_list(request):
+    """Listed offers and needs, filtered by direction, kind, theme, territory and words (full text).
+
+    HTMX requests get the results only.
+    """
+    form, data, listings, perimeter = filtered_listings(request)
+    filters = form.cleaned_data
     if filters.get("q"):
         # Full text with synonyms, best matches first (see exchange.search).
         listings = listing_search(text=filters["q"], queryset=listings, related=("structure__commune",))
