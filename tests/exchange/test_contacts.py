@@ -536,3 +536,73 @@ def test_facilitator_writes_for_the_animation_team_and_both_sides_are_emailed(si
     assert recipients == sorted([sides["member"].email, sides["writer"].email])
     with pytest.raises(ValidationError, match="au nom de quelle structure"):
         contacts.match_reply(match=match, actor=sides["writer"], author_structure=None, body=MESSAGE)
+
+
+# -- A closed listing ends its open matches ------------------------------------------------------------------
+
+
+def _counterpart_match(sides, status):
+    """A match where the sides' listing is the *counterpart* (the other orientation)."""
+    own = make_listing(structure=sides["other"], title="Besoin de froid")
+    return Match.objects.create(
+        listing=own,
+        listing_structure=sides["other"],
+        counterpart_listing=sides["listing"],
+        counterpart_structure=sides["structure"],
+        status=status,
+    )
+
+
+@pytest.mark.parametrize(
+    ("close", "reason"),
+    [
+        (
+            lambda s: services.listing_withdraw(listing=s["listing"], actor=s["member"]),
+            "Annonce close : retirée.",
+        ),
+        (
+            lambda s: services.listing_fulfil(listing=s["listing"], actor=s["member"]),
+            "Annonce close : satisfaite.",
+        ),
+    ],
+)
+def test_closing_a_listing_declines_its_open_matches(sides, close, reason):
+    suggested = make_match(sides, status=MatchStatus.SUGGESTED)
+    reverse_side = _counterpart_match(sides, MatchStatus.DISCUSSING)
+    declined_before = make_match(sides, status=MatchStatus.DECLINED, decline_reason="pas intéressé")
+
+    close(sides)
+
+    for match in (suggested, reverse_side):
+        match.refresh_from_db()
+        assert (match.status, match.decline_reason) == (MatchStatus.DECLINED, reason)
+    declined_before.refresh_from_db()
+    assert declined_before.decline_reason == "pas intéressé"
+    assert AuditLogEntry.objects.filter(verb="exchange.matches.closed_with_listing").exists()
+
+
+def test_fulfilling_a_listing_completes_its_agreed_match(sides):
+    agreed = make_match(sides, status=MatchStatus.AGREED)
+    services.listing_fulfil(listing=sides["listing"], actor=sides["member"])
+    agreed.refresh_from_db()
+    assert agreed.status == MatchStatus.DONE
+
+
+def test_expiry_declines_the_open_matches(sides):
+    match = make_match(sides, status=MatchStatus.CONTACTED)
+    Listing.objects.filter(pk=sides["listing"].pk).update(
+        expires_at=timezone.now() - timezone.timedelta(days=1)
+    )
+    assert services.listings_expire() == 1
+    match.refresh_from_db()
+    assert (match.status, match.decline_reason) == (MatchStatus.DECLINED, "Annonce close : expirée.")
+
+
+def test_digest_opt_out_is_atomic(sides, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("audit indisponible")
+
+    monkeypatch.setattr(contacts, "log_action", broken)
+    with pytest.raises(RuntimeError):
+        contacts.match_digest_opt_out(user=sides["writer"])
+    assert not MatchDigestOptOut.objects.filter(user=sides["writer"]).exists()

@@ -418,6 +418,11 @@ def test_participation_page_permissions(client, purchase, people, others):
         reverse("exchange:group_purchase_for", args=[purchase.listing.pk]), {"structure": cafe.slug}
     )
     assert redirect.url == url
+    for typed in ("", "café associatif", "https://exemple.fr/annuaire/un%20espace/"):
+        response = client.get(
+            reverse("exchange:group_purchase_for", args=[purchase.listing.pk]), {"structure": typed}
+        )
+        assert response.status_code == 404
 
 
 def test_setup_close_and_closed_page(client, people, others):
@@ -493,3 +498,16 @@ def test_draft_purchase_is_hidden_from_others(client, people, others):
     assert client.get(url).status_code == 404
     client.force_login(people["member"])
     assert client.get(url).status_code == 200
+
+
+def test_a_closed_listing_keeps_its_order_sheet(purchase, people):
+    services.listing_withdraw(listing=purchase.listing, actor=people["member"])
+    with pytest.raises(ValidationError, match="Cette annonce est close"):
+        gp.group_purchase_configure(
+            listing=purchase.listing,
+            actor=people["member"],
+            deadline=NOW + datetime.timedelta(days=30),
+            products=[gp.ProductInput(label="Panier de légumes", unit="panier", unit_price_cents=1250)],
+        )
+    purchase.refresh_from_db()
+    assert purchase.deadline == NOW + datetime.timedelta(days=10)

@@ -202,3 +202,10 @@ def test_facilitator_hides_unhides_and_resolves_from_the_web(client, listing, pe
     assert other.status == "resolved" and other.resolution == "Vérifié : exact."
     report.refresh_from_db()
     assert report.status == "resolved"
+
+
+def test_facilitator_hub_links_moderation_and_shared_jobs(client, people):
+    client.force_login(people["facilitator"])
+    page = client.get(reverse("actors:manage")).content.decode()
+    assert f'href="{reverse("exchange:moderation")}"' in page
+    assert f'href="{reverse("exchange:shared_job_groups")}"' in page

@@ -68,7 +68,7 @@ def test_listing_page_asks_the_poster_what_came_of_it(client, closed, people):
     )
     assert response.status_code == 302
     page = client.get(detail).content.decode()
-    assert "Un achat" in page and "1200" in page
+    assert "Un achat" in page and "environ 1\xa0200&nbsp;€" in page
 
 
 def test_outcome_form_errors_are_french(client, closed, people):
@@ -172,7 +172,9 @@ def test_stats_page_is_for_facilitators(client, territory, people):
     page = client.get(url).content.decode()
     assert "Bilan des offres et besoins — Pays Midi-Quercy" in page
     assert "800&nbsp;€" in page and "10&nbsp;h" in page
-    assert "5800" not in page
+    assert "5\xa0800" not in page
+    # Thousands grouped as French typography wants (non-breaking space).
     assert (
-        "5800&nbsp;€" in client.get(reverse("exchange:outcome_stats") + "?territoire=tous").content.decode()
+        "5\xa0800&nbsp;€"
+        in client.get(reverse("exchange:outcome_stats") + "?territoire=tous").content.decode()
     )

@@ -69,7 +69,17 @@ def test_price_is_dropped_unless_paid(people):
 
     assert free.price_cents is None
     assert paid.price_cents == 1250
-    assert paid.price_euros == "12,50 €"
+    assert paid.price_euros == "12,50\xa0€"
+
+
+@pytest.mark.parametrize(
+    ("cents", "label"),
+    [(None, ""), (1250, "12,50\xa0€"), (1_200_000, "12\xa0000\xa0€"), (123_450, "1\xa0234,50\xa0€")],
+)
+def test_amounts_are_written_the_french_way(cents, label):
+    from essaim.exchange.models import format_euros
+
+    assert format_euros(cents) == label
 
 
 @pytest.mark.parametrize(

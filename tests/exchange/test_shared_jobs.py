@@ -231,3 +231,12 @@ def test_spatial_index_gives_the_same_groups_as_comparing_with_every_group(seed)
 
     assert [[p.pk for p in g.profiles] for g in groups] == _naive_groups(profiles)
     assert len(groups) > 10
+
+
+def test_a_closed_listing_keeps_its_job(people):
+    shared = make_listing(structure=people["structure"], direction="need", kind="shared_job")
+    shared_job_set(listing=shared, actor=None, job_title="Comptable", fte=Decimal("0.3"))
+    services.listing_withdraw(listing=shared, actor=people["member"])
+    with pytest.raises(ValidationError, match="Cette annonce est close"):
+        shared_job_set(listing=shared, actor=None, job_title="Comptable", fte=Decimal("0.8"))
+    assert SharedJobProfile.objects.get().fte == Decimal("0.3")

@@ -100,7 +100,7 @@ def test_member_creates_edits_and_publishes(client, people, themes):
     assert listing.title == "Minibus 8 places"
     assert listing.status == "published"
     page = client.get(reverse("exchange:detail", args=[listing.pk])).content.decode()
-    assert "35,50 €" in page
+    assert "35,50\xa0€" in page
     assert "Suggestions de mise en relation" in page
 
 

@@ -1,7 +1,18 @@
 from django import forms
 from django.contrib import admin
 
-from essaim.exchange.models import Listing, Match, Outcome, SynonymGroup
+from essaim.exchange.models import (
+    Alert,
+    GroupPurchase,
+    GroupPurchaseParticipation,
+    GroupPurchaseProduct,
+    Listing,
+    ListingReport,
+    Match,
+    Outcome,
+    SharedJobProfile,
+    SynonymGroup,
+)
 from essaim.exchange.search import parse_synonym_words, synonym_errors
 
 
@@ -64,3 +75,67 @@ class OutcomeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# Group purchases, shared jobs, alerts and reports: read-only as well; their services (group_purchases,
+# shared_jobs, alerts, moderation) validate, lock and audit every change, the facilitators' pages use them.
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class GroupPurchaseProductInline(admin.TabularInline):
+    model = GroupPurchaseProduct
+    extra = 0
+    fields = ("position", "label", "unit", "unit_price_cents")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GroupPurchase)
+class GroupPurchaseAdmin(ReadOnlyAdmin):
+    list_display = ("listing", "status", "deadline", "closed_at")
+    list_filter = ("status",)
+    search_fields = ("listing__title", "listing__structure__name")
+    raw_id_fields = ("listing",)
+    inlines = [GroupPurchaseProductInline]
+
+
+@admin.register(GroupPurchaseParticipation)
+class GroupPurchaseParticipationAdmin(ReadOnlyAdmin):
+    list_display = ("purchase", "structure", "created_at", "updated_at")
+    search_fields = ("purchase__listing__title", "structure__name")
+    raw_id_fields = ("purchase", "structure", "created_by")
+
+
+@admin.register(SharedJobProfile)
+class SharedJobProfileAdmin(ReadOnlyAdmin):
+    list_display = ("listing", "job_title", "fte")
+    search_fields = ("job_title", "listing__title", "listing__structure__name")
+    raw_id_fields = ("listing",)
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ("user", "direction", "kind", "text", "frequency", "email_enabled", "last_sent_at")
+    list_filter = ("frequency", "email_enabled", "direction", "kind")
+    search_fields = ("user__email", "text")
+    raw_id_fields = ("user", "commune", "structure")
+
+
+@admin.register(ListingReport)
+class ListingReportAdmin(ReadOnlyAdmin):
+    list_display = ("listing", "reason", "status", "created_at", "resolved_at")
+    list_filter = ("status", "reason")
+    search_fields = ("listing__title", "text", "resolution")
+    raw_id_fields = ("listing", "reporter", "resolved_by")

@@ -161,6 +161,59 @@ def match_transition(*, match: Match, status: str, actor, reason: str = "") -> M
     return match
 
 
+# Why a listing's open matches end when it closes (MatchStatus.DECLINED needs a reason).
+LISTING_CLOSED_REASONS = {
+    ListingStatus.FULFILLED: "Annonce close : satisfaite.",
+    ListingStatus.WITHDRAWN: "Annonce close : retirée.",
+    ListingStatus.EXPIRED: "Annonce close : expirée.",
+}
+
+
+def matches_close_for_listings(
+    *, listing_ids, status: str, actor, now: datetime.datetime | None = None
+) -> int:
+    """End the open matches of listings just closed with ``status`` (either orientation): "agreed" ones of a
+    fulfilled listing become "done" (the agreement is what fulfilled it), every other open one is declined
+    with the reason « Annonce close : … ». Called by the listing services inside their transaction (the
+    rows are locked first so that a concurrent answer cannot move them meanwhile). Returns how many."""
+    from django.db.models import Q
+
+    listing_ids = list(listing_ids)
+    if not listing_ids:
+        return 0
+    now = now or timezone.now()
+    ids = list(
+        Match.objects.open()
+        .filter(Q(listing_id__in=listing_ids) | Q(counterpart_listing_id__in=listing_ids))
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return 0
+    done = 0
+    if status == ListingStatus.FULFILLED:
+        done = Match.objects.filter(pk__in=ids, status=MatchStatus.AGREED).update(
+            status=MatchStatus.DONE, updated_at=now
+        )
+    declined = (
+        Match.objects.filter(pk__in=ids)
+        .exclude(status__in=(MatchStatus.DONE, MatchStatus.DECLINED))
+        .update(status=MatchStatus.DECLINED, decline_reason=LISTING_CLOSED_REASONS[status], updated_at=now)
+    )
+    log_action(
+        actor=actor,
+        verb="exchange.matches.closed_with_listing",
+        data={
+            "listings": listing_ids[:100],
+            "status": status,
+            "done": done,
+            "declined": declined,
+            "ids": ids[:100],
+        },
+    )
+    return done + declined
+
+
 def _open_match_locked(listing: Listing, structure: Structure) -> Match | None:
     return (
         Match.objects.open()
@@ -382,7 +435,8 @@ def matches_refresh_for(*, listing: Listing, threshold: float | None = None) -> 
     records yet; returns the new ones. Does nothing for a listing that is not published."""
     from essaim.exchange.matching import listing_suggestions
 
-    listing = Listing.objects.select_related("structure").get(pk=listing.pk)
+    # Locked: a listing closed meanwhile (its open matches declined) must not get new suggestions after it.
+    listing = Listing.objects.select_for_update().select_related("structure").get(pk=listing.pk)
     if listing.status != ListingStatus.PUBLISHED:
         return []
     threshold = notify_threshold() if threshold is None else threshold
@@ -437,6 +491,7 @@ def digest_unsubscribe_user(token: str):
     return get_user_model().objects.filter(pk=payload.get("u")).first()
 
 
+@transaction.atomic
 def match_digest_opt_out(*, user) -> bool:
     """Stop the emails of new suggestions to ``user``; False when they had already opted out."""
     _, created = MatchDigestOptOut.objects.get_or_create(user=user)

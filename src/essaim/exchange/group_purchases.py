@@ -33,6 +33,7 @@ from essaim.exchange.models import (
     Kind,
     Listing,
     ListingStatus,
+    format_euros,
 )
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -96,6 +97,11 @@ def group_purchase_configure(
     keys = [(p.label.strip().lower(), p.unit.strip().lower()) for p in products]
     if len(set(keys)) != len(keys):
         raise ValidationError("Un même produit (avec la même unité) figure deux fois.")
+    # Lock the listing first: two first configurations at once wait for each other instead of one failing on
+    # the one-to-one constraint, and a listing closed meanwhile is seen closed.
+    listing = Listing.objects.select_for_update().get(pk=listing.pk)
+    if listing.status not in (ListingStatus.DRAFT, ListingStatus.PUBLISHED):
+        raise ValidationError("Cette annonce est close : son achat groupé ne peut plus être modifié.")
     purchase = GroupPurchase.objects.select_for_update().filter(listing=listing).first()
     created = purchase is None
     if created:
@@ -269,10 +275,7 @@ def group_purchases_close_due(*, now: datetime.datetime | None = None) -> int:
 
 def euros_label(cents: int | None) -> str:
     """ "1 234,50 €" (non-breaking spaces as French typography wants), "" for no amount."""
-    if cents is None:
-        return ""
-    text = f"{cents / 100:,.2f}".replace(",", "\u202f").replace(".", ",")
-    return f"{text}\u00a0€"
+    return format_euros(cents)
 
 
 @dataclass

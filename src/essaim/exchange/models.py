@@ -3,9 +3,19 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from essaim.actors.models import Status, Structure, Theme
+
+
+def format_euros(cents: int | None) -> str:
+    """An amount in cents as French typography writes it: « 12 000 € », « 1 234,50 € » (non-breaking
+    spaces, digits grouped by the French locale settings); "" for no amount."""
+    if cents is None:
+        return ""
+    decimals = 0 if cents % 100 == 0 else 2
+    number = formats.number_format(cents / 100, decimal_pos=decimals, use_l10n=True, force_grouping=True)
+    return f"{number}\u00a0€"
 
 
 class Direction(models.TextChoices):
@@ -108,6 +118,8 @@ class Listing(models.Model):
     )
     published_at = models.DateTimeField("publiée le", null=True, blank=True)
     expires_at = models.DateTimeField("expire le", null=True, blank=True)
+    # When the poster was told the listing would soon expire; reset when extended (one reminder each time).
+    expiry_reminded_at = models.DateTimeField("rappel d'expiration envoyé le", null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="créée par",
@@ -193,9 +205,7 @@ class Listing(models.Model):
 
     @property
     def price_euros(self) -> str:
-        if self.price_cents is None:
-            return ""
-        return f"{self.price_cents / 100:.2f} €".replace(".", ",")
+        return format_euros(self.price_cents)
 
 
 # -- synonyms (search and matching) ---------------------------------------------------------------------
@@ -310,9 +320,7 @@ class GroupPurchaseProduct(models.Model):
 
     @property
     def unit_price_euros(self) -> str:
-        if self.unit_price_cents is None:
-            return ""
-        return f"{self.unit_price_cents / 100:.2f} €".replace(".", ",")
+        return format_euros(self.unit_price_cents)
 
 
 class GroupPurchaseParticipation(models.Model):

@@ -5,15 +5,23 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from essaim.actors.models import Structure, Theme
 from essaim.core.audit import log_action
+from essaim.core.site import site_url
 from essaim.core.text import normalize
+from essaim.exchange.contacts import _active_member_users, matches_close_for_listings
 from essaim.exchange.models import LISTING_TRANSITIONS, Listing, ListingStatus, Terms
 from essaim.exchange.search import listings_reindex
+
+CLOSED_STATUSES = (ListingStatus.FULFILLED, ListingStatus.WITHDRAWN, ListingStatus.EXPIRED)
 
 # A published listing leaves the public list this many months after publication.
 LIFETIME_MONTHS = 3
@@ -125,6 +133,8 @@ def _transition(listing: Listing, status: str, actor, **extra: Any) -> Listing:
         setattr(listing, name, value)
     listing.save(update_fields=["status", *extra, "updated_at"])
     log_action(actor=actor, verb=f"exchange.listing.{status}", obj=listing, data={"from": old, "to": status})
+    if status in CLOSED_STATUSES:
+        matches_close_for_listings(listing_ids=[listing.pk], status=status, actor=actor)
     return listing
 
 
@@ -152,6 +162,84 @@ def listing_fulfil(*, listing: Listing, actor) -> Listing:
 
 
 @transaction.atomic
+def listing_extend(*, listing: Listing, actor, now: datetime.datetime | None = None) -> Listing:
+    """Keep a published listing listed for three more months from now (a new expiry reminder will come).
+
+    Raises ValidationError (French) when the listing is not published."""
+    now = now or timezone.now()
+    listing = Listing.objects.select_for_update().get(pk=listing.pk)
+    if listing.status != ListingStatus.PUBLISHED:
+        raise ValidationError({"status": "Seule une annonce publiée peut être prolongée."})
+    old = listing.expires_at
+    listing.expires_at = default_expiry(now)
+    listing.expiry_reminded_at = None
+    listing.save(update_fields=["expires_at", "expiry_reminded_at", "updated_at"])
+    log_action(
+        actor=actor,
+        verb="exchange.listing.extended",
+        obj=listing,
+        data={"from": old.isoformat() if old else None, "to": listing.expires_at.isoformat()},
+    )
+    return listing
+
+
+# Posters are told this long before their listing leaves the public list.
+EXPIRY_REMINDER_DAYS = 7
+
+
+def _poster_emails(listing: Listing) -> list[str]:
+    """The active members of the listing's structure and whoever created it (a facilitator, say)."""
+    emails = {m.user.email for m in _active_member_users([listing.structure_id]) if m.user.email}
+    creator = listing.created_by
+    if creator is not None and creator.is_active and creator.email:
+        emails.add(creator.email)
+    return sorted(emails)
+
+
+@transaction.atomic
+def listings_remind_expiring(*, now: datetime.datetime | None = None) -> int:
+    """Email the posters of published listings expiring within EXPIRY_REMINDER_DAYS, once per listing (until
+    it is extended), with links to extend or close it; returns how many listings were reminded."""
+    now = now or timezone.now()
+    due = list(
+        Listing.objects.published()
+        .filter(
+            expires_at__gt=now,
+            expires_at__lte=now + datetime.timedelta(days=EXPIRY_REMINDER_DAYS),
+            expiry_reminded_at__isnull=True,
+            hidden_at__isnull=True,
+        )
+        .select_for_update(of=("self",))
+        .select_related("structure", "created_by")
+    )
+    for listing in due:
+        recipients = _poster_emails(listing)
+        if recipients:
+            body = render_to_string(
+                "exchange/listing_expiry_email.txt",
+                {
+                    "listing": listing,
+                    "site_name": settings.ESSAIM_SITE_NAME,
+                    "listing_url": site_url() + reverse("exchange:detail", args=[listing.pk]),
+                },
+            )
+            EmailMessage(
+                subject=f"Votre annonce « {listing.title} » expire bientôt",
+                body=body,
+                bcc=recipients,
+                headers={"Auto-Submitted": "auto-generated"},
+            ).send()
+    if due:
+        Listing.objects.filter(pk__in=[listing.pk for listing in due]).update(expiry_reminded_at=now)
+        log_action(
+            actor=None,
+            verb="exchange.listings.expiry_reminded",
+            data={"count": len(due), "ids": [listing.pk for listing in due][:100]},
+        )
+    return len(due)
+
+
+@transaction.atomic
 def listings_expire(*, now: datetime.datetime | None = None) -> int:
     """Mark expired every published listing whose expiry date has passed; returns how many."""
     now = now or timezone.now()
@@ -164,5 +252,6 @@ def listings_expire(*, now: datetime.datetime | None = None) -> int:
     if not ids:
         return 0
     Listing.objects.filter(pk__in=ids).update(status=ListingStatus.EXPIRED, updated_at=now)
+    matches_close_for_listings(listing_ids=ids, status=ListingStatus.EXPIRED, actor=None, now=now)
     log_action(actor=None, verb="exchange.listings.expired", data={"count": len(ids), "ids": ids[:100]})
     return len(ids)

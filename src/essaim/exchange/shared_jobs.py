@@ -19,7 +19,7 @@ from essaim.actors.duplicates import haversine_m
 from essaim.actors.search import STOPWORDS, stem
 from essaim.core.audit import log_action
 from essaim.core.text import normalize
-from essaim.exchange.models import Direction, Kind, Listing, SharedJobProfile
+from essaim.exchange.models import Direction, Kind, Listing, ListingStatus, SharedJobProfile
 
 # A shared post is worth suggesting from half a full-time post on.
 MIN_TOTAL_FTE = Decimal("0.5")
@@ -49,6 +49,13 @@ def shared_job_set(*, listing: Listing, actor, job_title: str, fte: Decimal) -> 
     key = job_key(job_title)
     if not key:
         raise ValidationError({"job_title": "Indiquez le métier (par exemple : comptable)."})
+    # Lock the listing first: two first settings at once wait for each other instead of one failing on the
+    # one-to-one constraint, and a listing closed meanwhile is seen closed.
+    listing = Listing.objects.select_for_update().get(pk=listing.pk)
+    if listing.status not in (ListingStatus.DRAFT, ListingStatus.PUBLISHED):
+        raise ValidationError(
+            "Cette annonce est close : son métier et son temps de travail ne changent plus."
+        )
     profile = SharedJobProfile.objects.select_for_update().filter(listing=listing).first()
     created = profile is None
     if created:

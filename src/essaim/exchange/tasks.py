@@ -12,6 +12,14 @@ def expire_listings() -> None:
     listings_expire()
 
 
+@db_periodic_task(crontab(hour="9", minute="5"))
+def remind_expiring_listings() -> None:
+    """Every morning: posters of listings leaving the public list within a week are told, once."""
+    from essaim.exchange.services import listings_remind_expiring
+
+    listings_remind_expiring()
+
+
 @db_periodic_task(crontab(minute="*/15"))
 def close_due_group_purchases() -> None:
     """Every quarter of an hour: group purchases past their deadline are closed (the services already refuse

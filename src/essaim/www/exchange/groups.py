@@ -3,6 +3,8 @@
 Everything answers 404 to whoever may not see it, as the rest of the app does.
 """
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -27,6 +29,8 @@ from essaim.www.exchange.group_forms import (
     ProductFormSet,
     SharedJobForm,
 )
+
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
 EXPORT_FORMATS = {
     "csv": (group_purchases.order_csv, group_purchases.CSV_CONTENT_TYPE),
@@ -180,7 +184,8 @@ def group_purchase_participate(request, pk: int, slug: str):
 def group_purchase_for_structure(request, pk: int):
     """A facilitator picks the structure to register by its address in the directory (``?structure=slug``)."""
     slug = request.GET.get("structure", "").strip().rstrip("/").rsplit("/", 1)[-1]
-    if not slug:
+    # Typed by hand: anything that is not a slug would make the redirect's URL reversing fail (500).
+    if not SLUG.fullmatch(slug):
         raise Http404("Page introuvable.")
     return redirect("exchange:group_purchase_participate", pk=pk, slug=slug)
 

@@ -158,6 +158,7 @@ STATUS_ACTIONS = {
     "publish": (services.listing_publish, "Annonce publiée."),
     "withdraw": (services.listing_withdraw, "Annonce retirée."),
     "fulfil": (services.listing_fulfil, "Annonce marquée comme satisfaite."),
+    "extend": (services.listing_extend, "Annonce prolongée de trois mois."),
 }
 
 
