@@ -296,3 +296,12 @@ def test_geojson_is_capped_and_says_so(client, communes, monkeypatch):
     assert len(data["features"]) == 2 and data["truncated"] is True
     page = client.get(reverse("events:map"), {"territoire": "tous"}).content.decode()
     assert "Les 2 prochains événements localisés sont affichés" in page
+
+
+def test_site_map_lists_the_agendas_calendar_and_map(client):
+    html = client.get(reverse("www:sitemap")).content.decode()
+    for url_name in ("events:list", "events:calendar", "events:map"):
+        assert f'href="{reverse(url_name)}"' in html
+    assert reverse("events:my_data") not in html  # only for signed-in people
+    client.force_login(UserFactory())
+    assert f'href="{reverse("events:my_data")}"' in client.get(reverse("www:sitemap")).content.decode()

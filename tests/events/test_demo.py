@@ -3,7 +3,8 @@
 import pytest
 
 from essaim.demo.services import demo_load
-from essaim.events.models import Event, Programme, Registration
+from essaim.events.models import Answer, Event, Programme, Registration
+from essaim.events.questions import question_tallies
 from essaim.events.reports import event_report, programme_report
 from tests.demo.cog_sample import load_cog_sample
 
@@ -38,6 +39,11 @@ def test_demo_events_reproduce_the_seed_figures_and_load_idempotently():
         starts = [session.start for session in registration.sessions.all()]
         assert len(starts) == len(set(starts)) == 2  # one session per time slot
 
-    before = (Event.objects.count(), Registration.objects.count())
+    # The club day's custom question, answered by most, and two people on its public list.
+    (tally,) = question_tallies(club)
+    assert (tally.counts, tally.answered) == ([("oui", 40), ("non", 10)], 50)
+    assert club.registrations.filter(public_listing=True).count() == 2
+
+    before = (Event.objects.count(), Registration.objects.count(), Answer.objects.count())
     demo_load()
-    assert (Event.objects.count(), Registration.objects.count()) == before
+    assert (Event.objects.count(), Registration.objects.count(), Answer.objects.count()) == before

@@ -117,6 +117,7 @@ def test_pages_announce_their_feeds_and_offer_copyable_addresses(client, perimet
     perimeter_feed = f"http://testserver{reverse('events:perimeter_feed', args=[perimeter.slug])}"
     assert links == {
         perimeter_feed: "text/calendar",
+        f"http://testserver{reverse('events:perimeter_rss', args=[perimeter.slug])}": "application/rss+xml",
         f"http://testserver{reverse('events:feed')}": "text/calendar",
         f"http://testserver{reverse('events:rss')}": "application/rss+xml",
     }
@@ -149,3 +150,45 @@ def test_programme_page_offers_its_ics_and_rss_feeds(client):
         links[f"http://testserver{reverse('events:programme_feed', args=[programme.slug])}"]
         == "text/calendar"
     )
+
+
+def test_rss_description_escapes_the_organisers_text(client):
+    """Feed readers render a description as HTML: markup typed in an event's description stays text."""
+    make_event(title="Café ESS", description="<script>alert(1)</script> & <b>gras</b>\nLigne 2")
+
+    _, items = rss_items(client, reverse("events:rss"))
+
+    description = items[0].findtext("description")  # the HTML a feed reader gets, once unescaped from XML
+    assert "<script>" not in description and "<b>" not in description
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;gras&lt;/b&gt;" in description
+    assert "<br>Salle des fêtes<br>" in description  # the lines stay lines
+
+
+def test_rss_per_territory_and_feeds_with_the_lists_filters(client, communes, perimeter):
+    make_event(title="Café à Caussade", commune=communes["82037"], days=3)
+    make_event(title="Webinaire", online_url="https://visio.exemple.fr/ess", days=4)
+    make_event(title="Bouillon à Nontron", commune=communes["24311"], days=5, kind="atelier")
+    make_event(title="Réservé aux membres", commune=communes["82037"], visibility=Visibility.MEMBERS)
+
+    channel, items = rss_items(client, reverse("events:perimeter_rss", args=[perimeter.slug]))
+    titles = [item.findtext("title") for item in items]
+    assert [t.split(" (")[0] for t in titles] == ["Café à Caussade", "Webinaire"]
+    assert "Pays Midi-Quercy" in channel.findtext("title")
+    assert client.get(reverse("events:perimeter_rss", args=["inconnu"])).status_code == 404
+
+    # The plain feeds hold every territory; the list's filters narrow them.
+    _, items = rss_items(client, reverse("events:rss"))
+    assert len(items) == 3
+    channel, items = rss_items(client, reverse("events:rss") + "?type=atelier")
+    assert [item.findtext("title").split(" (")[0] for item in items] == ["Bouillon à Nontron"]
+    assert channel.findtext("link") == "http://testserver/agenda/?type=atelier&territoire=tous"
+    _, items = rss_items(client, reverse("events:rss") + f"?territoire={perimeter.slug}")
+    assert len(items) == 2
+
+    def ics_summaries(query):
+        calendar = Calendar.from_ical(client.get(reverse("events:feed") + query).content)
+        return sorted(str(component["summary"]) for component in calendar.walk("VEVENT"))
+
+    assert ics_summaries("") == ["Bouillon à Nontron", "Café à Caussade", "Webinaire"]
+    assert ics_summaries(f"?territoire={perimeter.slug}") == ["Café à Caussade", "Webinaire"]
+    assert ics_summaries("?q=bouillon") == ["Bouillon à Nontron"]

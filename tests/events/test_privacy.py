@@ -319,3 +319,18 @@ def test_privacy_page_states_the_retention_delay(client, settings):
     settings.ESSAIM_EVENTS_RETENTION_MONTHS = 18
     html = client.get(reverse("www:privacy")).content.decode()
     assert "18 mois après l'événement, puis anonymisées automatiquement" in html
+
+
+def test_deletion_from_a_members_only_events_link_lands_on_a_visible_page(
+    client, django_capture_on_commit_callbacks
+):
+    event = make_event(title="Réservé aux membres", visibility=Visibility.MEMBERS)
+    registration = register(event, "Alice Martin", "alice@exemple.fr")
+    data_url = reverse("events:manage_data", args=[services.cancel_signature(registration)])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(data_url, {"confirm": "on"}, follow=True)
+
+    assert response.status_code == 200  # not the event's page: it is a 404 for a visitor without account
+    assert response.redirect_chain[-1][0] == reverse("www:home")
+    assert "Données effacées de 1 inscription (1 inscription à venir annulée)." in response.content.decode()

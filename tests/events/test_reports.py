@@ -7,10 +7,11 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from essaim.events import services
-from essaim.events.models import Attendance, RegistrationStatus
+from essaim.events import questions, services
+from essaim.events.models import Attendance, QuestionKind, RegistrationStatus
 from essaim.events.reports import event_report, programme_report
 from tests.events.conftest import make_event
+from tests.events.test_views import pdf_page_texts
 from tests.factories import FacilitatorFactory, StructureFactory
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +188,77 @@ def test_report_page_shows_the_figures_and_saves_the_narrative(client, bouillon)
     client.post(url, {"narrative": "Une véritable envie des acteurs de travailler ensemble."})
     bouillon.refresh_from_db()
     assert bouillon.narrative.startswith("Une véritable envie")
+
+
+# --- Answers to the custom questions in the exports --------------------------------------------------------
+
+
+@pytest.fixture
+def answered_event():
+    """An event with a yes/no and a multiple-choice question, answered by three registered people and one
+    person on the waiting list (not counted, like in the report page's tally)."""
+    event = make_event(capacity=3)
+    services.category_add(event=event, label="Université & recherche")
+    category = event.categories.get()
+    lunch = questions.question_save(event=event, actor=None, label="Repas sur place ?", kind="yes_no")
+    visits = questions.question_save(
+        event=event,
+        actor=None,
+        label="Visites & ateliers",
+        kind=QuestionKind.MULTIPLE_CHOICE,
+        choices="Ressourcerie\nJardin partagé",
+    )
+    for n, (meal, picked) in enumerate(
+        [("oui", ["Ressourcerie"]), ("oui", ["Ressourcerie", "Jardin partagé"]), ("non", []), ("oui", [])]
+    ):
+        services.registration_create(
+            event=event,
+            full_name=f"Personne {n}",
+            email=f"p{n}@exemple.fr",
+            category=category,
+            answers={lunch.pk: meal, visits.pk: picked},
+        )
+    return event
+
+
+EXPECTED_TALLY_ROWS = [
+    ["Repas sur place ?", "oui", 2],
+    ["Repas sur place ?", "non", 1],
+    ["Repas sur place ?", "Total des réponses", 3],
+    ["Visites & ateliers", "Ressourcerie", 2],
+    ["Visites & ateliers", "Jardin partagé", 1],
+    ["Visites & ateliers", "Total des réponses", 2],
+]
+
+
+def test_csv_and_xlsx_exports_hold_the_answers_tally(client, answered_event):
+    client.force_login(FacilitatorFactory())
+    url = reverse("events:report_export", args=[answered_event.slug, "csv"])
+    csv_rows = [
+        row
+        for row in _csv_rows(client.get(url).content)
+        if len(row) == 3 and row[0] not in ("Catégorie", "Université & recherche")
+    ]
+    workbook = load_workbook(
+        io.BytesIO(client.get(reverse("events:report_export", args=[answered_event.slug, "xlsx"])).content)
+    )
+    xlsx_rows = [
+        [cell for cell in row if cell is not None]
+        for row in workbook.active.iter_rows(values_only=True)
+        if row[2] is not None and row[0] not in ("Catégorie", "Université & recherche")
+    ]
+
+    assert csv_rows[0] == ["Question", "Réponse", "Nombre"]
+    assert csv_rows[1:] == [[label, option, str(n)] for label, option, n in EXPECTED_TALLY_ROWS]
+    assert xlsx_rows[0] == ["Question", "Réponse", "Nombre"]
+    assert xlsx_rows[1:] == EXPECTED_TALLY_ROWS
+
+
+def test_pdf_export_holds_the_answers_tally_and_prints_labels_unescaped(client, answered_event):
+    client.force_login(FacilitatorFactory())
+    pdf = client.get(reverse("events:report_export", args=[answered_event.slug, "pdf"])).content
+    text = " ".join(pdf_page_texts(pdf))
+
+    assert "Visites & ateliers" in text and "Ressourcerie" in text and "Total des r" in text
+    # Table cells print their text as is: the category "Université & recherche" must not show "&amp;".
+    assert "&amp;" not in text

@@ -9,8 +9,9 @@
   the sessions' own hours: those below are the demo's choice.
 
 Participants are fictional ("Participant·e fictif·ve n° 07"), registered by the facilitators (no email), so
-no real person's data is made up. Loading twice changes nothing: an event is found by its slug and gets its
-participants only when it has none.
+no real person's data is made up. The club day's registration form has a custom question (answered by most)
+and two participants appear on its public list. Loading twice changes nothing: an event is found by its slug
+and gets its participants only when it has none.
 """
 
 import datetime
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from essaim.actors.models import Structure
-from essaim.events import services
+from essaim.events import questions, services
 from essaim.events.models import Attendance, Event, EventStatus
 from essaim.territories.models import Commune
 
@@ -212,6 +213,10 @@ EVENTS = [
             ("Visite péri-urbaine : La Rafistolerie et le 100e Singe", "14:00", "16:30", 30),
         ],
         "categories": ["Collectivité", "Acteur de l'ESS"],
+        # A custom question of the registration form (the demo's, not the seed's), answered by most, and
+        # two participants who agreed to appear on the public list.
+        "question": ("Déjeunerez-vous sur place (buffet au Périscope) ?", "yes_no"),
+        "public_listing": 2,
         "participants": [
             Participants(
                 60,
@@ -228,7 +233,14 @@ def _structures(slugs) -> list[Structure]:
     return list(Structure.objects.filter(slug__in=slugs or ()))
 
 
-def _register(event: Event, groups: list[Participants]) -> None:
+def _answer(question, n: int) -> dict:
+    """Participant ``n``'s answer to the demo question: "oui" for four in six, "non" for one, none for one."""
+    if question is None or n % 6 == 0:
+        return {}
+    return {question.pk: "non" if n % 3 == 0 else "oui"}
+
+
+def _register(event: Event, groups: list[Participants], *, question=None, public_listing: int = 0) -> None:
     categories = {category.label: category for category in event.categories.all()}
     sessions = list(event.sessions.all())
     slots = sorted({session.start for session in sessions})
@@ -250,6 +262,8 @@ def _register(event: Event, groups: list[Participants]) -> None:
                 is_elected=i < group.elected,
                 actor=None,
                 by_facilitator=True,
+                answers=_answer(question, n),
+                public_listing=n <= public_listing,
             )
             services.registration_set_attendance(
                 registration=registration, attendance=Attendance.PRESENT, actor=None
@@ -298,7 +312,16 @@ def demo_events_load() -> dict[str, int]:
             services.session_add(
                 event=event, title=title, start=_at(day, start), end=_at(day, end), capacity=capacity
             )
+        question = None
+        if item.get("question"):
+            label, kind = item["question"]
+            question = questions.question_save(event=event, actor=None, label=label, kind=kind)
         groups = item["participants"]
-        _register(event, groups if isinstance(groups, list) else [groups])
+        _register(
+            event,
+            groups if isinstance(groups, list) else [groups],
+            question=question,
+            public_listing=item.get("public_listing", 0),
+        )
         summary["created"] += 1
     return summary

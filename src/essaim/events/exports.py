@@ -42,6 +42,10 @@ def report_xlsx(report: Report) -> bytes:
     return buffer.getvalue()
 
 
+def _capfirst(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _styles():
     styles = getSampleStyleSheet()
     return styles["Title"], styles["Normal"], styles["Heading2"]
@@ -87,16 +91,25 @@ def report_pdf(report: Report) -> bytes:
     if report.categories:
         story.append(Paragraph("Par catégorie", heading))
         rows = [["Catégorie", "Inscrits", "Présents"]]
-        rows += [[escape(c.label), c.registered, c.present] for c in report.categories]
+        rows += [[Paragraph(escape(c.label), normal), c.registered, c.present] for c in report.categories]
         story += [_table(rows, [110 * mm, 30 * mm, 30 * mm]), Spacer(1, 6 * mm)]
     if len(report.per_event) > 1:
         story.append(Paragraph("Par événement", heading))
         rows = [["Événement", "Inscrits", "Présents"]]
         rows += [[Paragraph(escape(e.title), normal), r, p] for e, r, p in report.per_event]
         story += [_table(rows, [110 * mm, 30 * mm, 30 * mm]), Spacer(1, 6 * mm)]
+    if report.questions:
+        story.append(Paragraph("Réponses aux questions d'inscription (personnes inscrites)", heading))
+        for line in report.questions:
+            rows = [[Paragraph(f"<b>{escape(line.label)}</b>", normal), "Nombre"]]
+            rows += [
+                [Paragraph(escape(option[:1].upper() + option[1:]), normal), n] for option, n in line.counts
+            ]
+            rows.append(["Total des réponses", line.answered])
+            story += [_table(rows, [140 * mm, 30 * mm]), Spacer(1, 4 * mm)]
     if report.epcis:
         story.append(Paragraph("Territoires des présents (EPCI)", heading))
-        rows = [["EPCI", "Présents"], *([escape(name), n] for name, n in report.epcis)]
+        rows = [["EPCI", "Présents"], *([Paragraph(escape(name), normal), n] for name, n in report.epcis)]
         story += [_table(rows, [140 * mm, 30 * mm]), Spacer(1, 6 * mm)]
     for label, names in (
         ("Structures représentées", report.structures),

@@ -26,6 +26,7 @@ from essaim.events.models import (
     Registration,
     RegistrationStatus,
 )
+from essaim.events.questions import question_tallies
 
 NO_CATEGORY = "Sans catégorie"
 NO_COMMUNE = "Non renseignée"
@@ -37,6 +38,15 @@ class CategoryLine:
     label: str
     registered: int = 0
     present: int = 0
+
+
+@dataclass
+class QuestionLine:
+    """The tally of one choice or yes/no question (see ``events.questions.question_tallies``)."""
+
+    label: str
+    counts: list[tuple[str, int]]
+    answered: int
 
 
 @dataclass
@@ -57,6 +67,7 @@ class Report:
     communes: list[tuple[str, int]] = field(default_factory=list)
     epcis: list[tuple[str, int]] = field(default_factory=list)
     per_event: list[tuple[Event, int, int]] = field(default_factory=list)
+    questions: list[QuestionLine] = field(default_factory=list)
     narrative: str = ""
 
     @property
@@ -141,6 +152,11 @@ def report_build(events: list[Event], *, title: str, narrative: str = "") -> Rep
     report.communes = sorted(communes.items(), key=lambda item: (-item[1], item[0]))
     report.epcis = sorted(epcis.items(), key=lambda item: (-item[1], item[0]))
     report.per_event = [(event, *per_event[event.pk]) for event in events]
+    for event in events:
+        for tally in question_tallies(event):
+            # A programme's questions belong to each of its events: the event's title tells them apart.
+            label = tally.question.label if len(events) == 1 else f"{event.title} — {tally.question.label}"
+            report.questions.append(QuestionLine(label, tally.counts, tally.answered))
     return report
 
 
@@ -178,6 +194,12 @@ def report_rows(report: Report) -> list[list]:
             [e.title, f"{timezone.localtime(e.start):%d/%m/%Y}", reg, pres]
             for e, reg, pres in report.per_event
         ]
+    if report.questions:
+        rows += [[], ["Réponses aux questions d'inscription (personnes inscrites)"]]
+        rows += [["Question", "Réponse", "Nombre"]]
+        for line in report.questions:
+            rows += [[line.label, option, count] for option, count in line.counts]
+            rows.append([line.label, "Total des réponses", line.answered])
     rows += [[], ["Commune des présents", "Présents"], *([name, n] for name, n in report.communes)]
     rows += [[], ["EPCI des présents", "Présents"], *([name, n] for name, n in report.epcis)]
     rows += [[], ["Liste des structures représentées"], *([name] for name in report.structures)]

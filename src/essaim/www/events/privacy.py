@@ -107,8 +107,11 @@ def manage_data(request, signature: str):
     if request.method == "POST" and form.is_valid():
         result = privacy.person_data_delete(registrations=registrations, base_url=_base_url(request))
         messages.success(request, _deleted_message(result))
-        # The signed link died with the token: back to the event's page.
-        return redirect("events:detail", slug=registration.event.slug)
+        # The signed link died with the token: back to the event's page, or to the home page when the
+        # visitor may not see it (a members-only event and no account): a 404 would hide the message.
+        if event_can_view(request.user, registration.event):
+            return redirect("events:detail", slug=registration.event.slug)
+        return redirect("www:home")
     return render(
         request,
         "events/privacy.html",

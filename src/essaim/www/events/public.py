@@ -18,6 +18,7 @@ from django.contrib.syndication.views import Feed
 from django.db.models import Q
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -62,13 +63,16 @@ class AgendaFilters:
         return query.urlencode()
 
 
-def agenda_filters(request) -> AgendaFilters:
-    """The list's filters read from ``request.GET``; invalid values are shown in error and ignored."""
+def agenda_filters(request, *, every_territory: bool = False) -> AgendaFilters:
+    """The list's filters read from ``request.GET``; invalid values are shown in error and ignored.
+
+    Without ``territoire`` the home perimeter applies, as in the list; ``every_territory`` makes it every
+    territory instead (feeds: their plain address has always been the whole agenda)."""
     perimeters = list(Perimeter.objects.order_by("-is_home", "name"))
     home = next((perimeter for perimeter in perimeters if perimeter.is_home), None)
     data = request.GET.copy()
     if not data.get("territoire"):
-        data["territoire"] = home.slug if home else ALL_TERRITORIES
+        data["territoire"] = home.slug if home and not every_territory else ALL_TERRITORIES
     form = EventFilterForm(
         data, perimeters=perimeters, themes=Theme.objects.all(), organisers=views._organisers()
     )
@@ -80,6 +84,14 @@ def agenda_filters(request) -> AgendaFilters:
         if request.GET.get(key):
             query[key] = request.GET[key][:100]
     return AgendaFilters(form=form, cleaned=cleaned, perimeter=perimeter, query=query)
+
+
+def feed_filters(request) -> AgendaFilters | None:
+    """The list's filters of a feed's address (every territory without ``territoire``), None without any:
+    the plain feeds, polled often, are spared the filter form's queries."""
+    if not any(request.GET.get(key) for key in FILTER_KEYS):
+        return None
+    return agenda_filters(request, every_territory=True)
 
 
 def in_perimeter(events, perimeter):
@@ -378,22 +390,32 @@ class FrenchRssFeed(Rss201rev2Feed):
 
 
 class UpcomingEventsFeed(Feed):
-    """RSS 2.0: the next RSS_LIMIT public events, soonest first (cancelled ones say so in their title)."""
+    """RSS 2.0: the next RSS_LIMIT public events, soonest first (cancelled ones say so in their title), with
+    the list's filters when the address carries them (every territory without ``territoire``)."""
 
     feed_type = FrenchRssFeed
     language = "fr"
 
-    def title(self):
-        return f"Agenda de l'ESS — {settings.ESSAIM_SITE_NAME}"
+    def get_object(self, request, *args, **kwargs):
+        return feed_filters(request)
 
-    def link(self):
-        return reverse("events:list")
+    def title(self, obj):
+        where = f" — {obj.perimeter.name}" if obj is not None and obj.perimeter is not None else ""
+        return f"Agenda de l'ESS{where} — {settings.ESSAIM_SITE_NAME}"
+
+    def link(self, obj):
+        if obj is None:
+            return reverse("events:list")
+        # The list's default territory is the home perimeter, the feed's is every territory: say which.
+        query = obj.urlencode() if obj.query.get("territoire") else obj.urlencode(territoire=ALL_TERRITORIES)
+        return f"{reverse('events:list')}?{query}"
 
     def description(self):
         return "Les prochains événements de l'économie sociale et solidaire du territoire."
 
     def events(self, obj):
-        return Event.objects.public().upcoming(timezone.now())
+        events = Event.objects.public().upcoming(timezone.now())
+        return filter_events(events, obj) if obj is not None else events
 
     def items(self, obj=None):
         return self.events(obj).select_related("commune").order_by("start", "pk")[:RSS_LIMIT]
@@ -409,7 +431,8 @@ class UpcomingEventsFeed(Feed):
         lines = [_when(item), place or ("En ligne" if item.online_url else "")]
         if item.description:
             lines.append(Truncator(item.description).words(80))
-        return "\n".join(line for line in lines if line)
+        # Feed readers render an item's description as HTML: the organisers' plain text is escaped here.
+        return linebreaksbr("\n".join(line for line in lines if line), autoescape=True)
 
     def item_link(self, item: Event):
         return reverse("events:detail", args=[item.slug])
@@ -438,6 +461,25 @@ class ProgrammeEventsFeed(UpcomingEventsFeed):
 
     def events(self, obj):
         return Event.objects.public().upcoming(timezone.now()).filter(programme=obj)
+
+
+class PerimeterEventsFeed(UpcomingEventsFeed):
+    """RSS 2.0 of a territory's upcoming public events (online events included, as in the list)."""
+
+    def get_object(self, request, slug):
+        return get_object_or_404(Perimeter, slug=slug)
+
+    def title(self, obj):
+        return f"Agenda de l'ESS — {obj.name} — {settings.ESSAIM_SITE_NAME}"
+
+    def link(self, obj):
+        return f"{reverse('events:list')}?territoire={obj.slug}"
+
+    def description(self, obj):
+        return f"Les prochains événements de l'économie sociale et solidaire du territoire « {obj.name} »."
+
+    def events(self, obj):
+        return in_perimeter(Event.objects.public().upcoming(timezone.now()), obj)
 
 
 # --- Embeddable widget ------------------------------------------------------------------------------------

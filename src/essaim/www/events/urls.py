@@ -15,6 +15,7 @@ urlpatterns = [
     path("rss/", public.UpcomingEventsFeed(), name="rss"),
     path("programmes/<slug:slug>/rss/", public.ProgrammeEventsFeed(), name="programme_rss"),
     path("territoires/<slug:slug>/agenda.ics", public.feed_perimeter, name="perimeter_feed"),
+    path("territoires/<slug:slug>/rss/", public.PerimeterEventsFeed(), name="perimeter_rss"),
     path("widget/", public.widget, name="widget"),
     path("widget/code/", public.widget_code, name="widget_code"),
     path("programmes/<slug:slug>/", views.programme_detail, name="programme"),

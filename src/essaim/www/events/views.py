@@ -640,9 +640,18 @@ def event_ics(request, slug: str):
 
 @require_GET
 def feed_all(request):
-    return _ics_response(
-        _feed_events(Event.objects.all()), request=request, name="Agenda de l'ESS", filename="agenda.ics"
-    )
+    """The whole agenda, or the part matching the list's filters given in the address (``territoire``,
+    ``theme``, ``type``, ``organisateur``, ``q``; every territory by default)."""
+    from essaim.www.events.public import feed_filters, filter_events  # public.py imports this module
+
+    events = Event.objects.all()
+    filters = feed_filters(request)
+    name = "Agenda de l'ESS"
+    if filters is not None:
+        events = filter_events(events, filters)
+        if filters.perimeter is not None:
+            name = f"{name} — {filters.perimeter.name}"
+    return _ics_response(_feed_events(events), request=request, name=name, filename="agenda.ics")
 
 
 @require_GET

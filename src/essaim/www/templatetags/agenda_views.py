@@ -54,9 +54,14 @@ def agenda_feed_list(request, *, perimeter=None, programme=None) -> list[dict]:
             ),
         ]
     if perimeter is not None:
-        feeds.append(
-            ("ics", f"Territoire : {perimeter.name}", reverse("events:perimeter_feed", args=[perimeter.slug]))
-        )
+        feeds += [
+            (
+                "ics",
+                f"Territoire : {perimeter.name}",
+                reverse("events:perimeter_feed", args=[perimeter.slug]),
+            ),
+            ("rss", f"Territoire : {perimeter.name}", reverse("events:perimeter_rss", args=[perimeter.slug])),
+        ]
     feeds += [
         ("ics", "Tout l'agenda", reverse("events:feed")),
         ("rss", "Tout l'agenda", reverse("events:rss")),
