@@ -24,13 +24,13 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import snowballstemmer
 from django.core.cache import cache
 from django.db import connection, connections
-from django.db.models import BooleanField, Count, Exists, FloatField, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import Expression, RawSQL
 from django.db.models.functions import ASin, Coalesce, Cos, Power, Radians, Sin, Sqrt
 from rapidfuzz import fuzz, process
@@ -46,6 +46,12 @@ FACET_CACHE_SECONDS = 300
 FACET_IDS_LIMIT = 5000
 # Facets of a larger selection are counted on this many of its first matches (labelled as such).
 FACET_SAMPLE = 1000
+# A search around a point (no text) counts its matches up to this many only: a dense disc (Paris: 12,000 to
+# 27,000 cards within 10 km, spread over as many table pages) would cost a read of every one of them. Above
+# it the total is shown as a lower bound ("plus de 300") and the pages (sorted by distance: the nearest)
+# stop there. The rows read to count also give the facets (and, below the cap, the order by distance):
+# each 100 more cost about 3 ms per page on PostgreSQL at 1M cards (random reads of the table).
+RADIUS_COUNT_CAP = 300
 # Words that carry no meaning for a search. PostgreSQL's french configuration drops them from documents;
 # on SQLite they stay in the document and are only left out of queries.
 STOPWORDS = frozenset(
@@ -362,6 +368,9 @@ class SearchResult:
     per_page: int
     sort: str
     approximate: bool = False
+    # ``total`` is a lower bound (the count stopped there, see RADIUS_COUNT_CAP): "more than ``total``", and
+    # the pages stop at ``num_pages``.
+    total_capped: bool = False
     # Facets of a selection larger than FACET_IDS_LIMIT are counted on its first FACET_SAMPLE matches (as
     # found, in no particular order): this many; 0 when they count the whole selection.
     facets_sample: int = 0
@@ -387,21 +396,68 @@ class SearchResult:
         return self.page + 1
 
 
-def _facets(selection: QuerySet, specs: Sequence[FacetSpec], selected: dict, total: int, key: str) -> dict:
+def _grouped_paths(specs: Sequence[FacetSpec]) -> dict[str, str]:
+    """Facet name -> path of the facets counted on columns of the selection's own rows (``_count_by``)."""
+    return {spec.name: spec.count.path for spec in specs if getattr(spec.count, "path", None)}
+
+
+def _local_column(model, path: str) -> str:
+    """The column of ``model``'s own row a facet path starts from ("commune__departement_id" ->
+    "commune_id")."""
+    if "__" not in path:
+        return path
+    return model._meta.get_field(path.split("__", 1)[0]).attname
+
+
+def _counts_from_rows(model, paths: Sequence[str], rows: Sequence[tuple]) -> dict[str, dict]:
+    """Path -> {value: count} over ``rows`` (tuples of the paths' ``_local_column`` values, read with the
+    selection's ids): a path through a foreign key is resolved for the few distinct keys only."""
+    by_path = {}
+    for position, path in enumerate(paths):
+        counts = Counter(row[position] for row in rows)
+        if "__" in path:
+            relation, rest = path.split("__", 1)
+            related = model._meta.get_field(relation).related_model
+            keys = [key for key in counts if key is not None]
+            values = dict(related.objects.filter(pk__in=keys).values_list("pk", rest)) if keys else {}
+            resolved = Counter()
+            for key, n in counts.items():
+                resolved[values.get(key)] += n
+            counts = resolved
+        by_path[path] = dict(counts)
+    return by_path
+
+
+def _facets(
+    selection: QuerySet,
+    specs: Sequence[FacetSpec],
+    selected: dict,
+    total: int,
+    key: str,
+    rows: Sequence[tuple] | None = None,
+) -> dict:
+    """Facets of ``selection``; ``rows``, when given, hold the ``_local_column`` values of the grouped facets'
+    paths for every row of ``selection`` (no query needed for those)."""
+
     def compute():
         counted = {}
         # Facets counted on columns of the selection's own rows share one grouped query: the rows are
         # read once instead of once per facet.
-        grouped = {spec.name: spec.count.path for spec in specs if getattr(spec.count, "path", None)}
-        if len(grouped) > 1:
+        grouped = _grouped_paths(specs)
+        if rows is not None and grouped:
+            by_path = _counts_from_rows(selection.model, list(grouped.values()), rows)
+        elif len(grouped) > 1:
             paths = list(grouped.values())
-            rows = selection.order_by().values(*paths).annotate(n=Count("pk")).values_list(*paths, "n")
+            grouped_rows = (
+                selection.order_by().values(*paths).annotate(n=Count("pk")).values_list(*paths, "n")
+            )
             by_path = {path: {} for path in paths}
-            for *values, n in rows:
+            for *values, n in grouped_rows:
                 for path, value in zip(paths, values, strict=True):
                     by_path[path][value] = by_path[path].get(value, 0) + n
         for spec in specs:
-            raw = by_path[grouped[spec.name]] if len(grouped) > 1 and spec.name in grouped else None
+            in_rows = (rows is not None or len(grouped) > 1) and spec.name in grouped
+            raw = by_path[grouped[spec.name]] if in_rows else None
             raw = spec.count(selection) if raw is None else raw
             counted[spec.name] = {str(value): n for value, n in raw.items() if value not in (None, "")}
         return counted
@@ -512,7 +568,10 @@ def run_search(
     terms: Sequence[Sequence[str]] = (),
     filtered: QuerySet | Callable[[], QuerySet] | None = None,
     prefix: bool = True,
-    nearest: Callable[[int, int], QuerySet | None] | None = None,
+    nearest: Callable[[int, int, bool], Iterable[QuerySet]] | None = None,
+    count_cap: int | None = None,
+    row_columns: Sequence[str] = (),
+    order_rows: Callable[[dict, str], list | None] | None = None,
 ) -> SearchResult:
     """Search ``queryset`` (already filtered) for ``text`` and return one page.
 
@@ -528,8 +587,13 @@ def run_search(
     ``prefix``: the last word is also searched as a prefix (search as you type); without it, every word is
     matched whole (stemmed) and the last one as a prefix only when that finds nothing (cheaper: a prefix
     cannot use the index's skipping).
-    ``nearest(needed, total)``: for a sort by distance, a queryset of a smaller disc likely to hold the
-    ``needed`` nearest rows of a large selection (checked; the whole selection is sorted otherwise), or None.
+    ``nearest(needed, total, capped)``: for a sort by distance, querysets of growing discs smaller than the
+    selection's, tried in turn until one holds the ``needed`` nearest rows of a large selection (the whole
+    selection is sorted otherwise).
+    ``count_cap``: count the matches up to this many only; beyond, ``total`` is that lower bound
+    (``total_capped``) and the pages stop there. Its measure also reads ``row_columns`` of the rows; when
+    that measure found every row, ``order_rows({pk: {column: value}}, sort)`` may return their ids in the
+    order of ``sort`` (None: sorted by the database), sparing a second read of the rows.
     """
     if callable(filtered):
         filtered = functools.lru_cache(maxsize=1)(filtered)
@@ -548,21 +612,46 @@ def run_search(
     def measure(match: TextMatch, as_prefix: bool) -> tuple[int, list | None]:
         """(total, ids when at most FACET_IDS_LIMIT)."""
         # A large selection's size is cached like its facets: counting a national selection is the slowest.
+        facet_rows.clear()
+        found_rows.clear()
         digest = hashlib.sha256(f"{cache_key}|{text}|{as_prefix}".encode()).hexdigest()[:32]
         total_key = "essaim:search-total:" + digest
         total = cache.get(total_key) if cache_key else None
         if total is not None:
             return total, None
-        head = list(match.queryset.order_by().values_list("pk", flat=True)[: FACET_IDS_LIMIT + 1])
-        if len(head) <= FACET_IDS_LIMIT:
+        limit = FACET_IDS_LIMIT if count_cap is None else min(FACET_IDS_LIMIT, count_cap)
+        if count_cap is None:
+            head = list(match.queryset.order_by().values_list("pk", flat=True)[: limit + 1])
+        else:
+            # The grouped facets' columns come with the ids: the rows are read anyway (no second lookup).
+            columns = (*local_columns, *row_columns)
+            head_rows = list(match.queryset.order_by().values_list("pk", *columns)[: limit + 1])
+            head = [row[0] for row in head_rows]
+            facet_rows.update((row[0], row[1 : 1 + len(local_columns)]) for row in head_rows)
+            if row_columns and len(head_rows) <= limit:
+                found_rows.update((row[0], dict(zip(columns, row[1:], strict=True))) for row in head_rows)
+        if len(head) <= limit:
             return len(head), head
-        first_matches[:] = head[: min(FACET_SAMPLE, FACET_IDS_LIMIT)]
+        first_matches[:] = head[: min(FACET_SAMPLE, limit)]
+        if count_cap is not None:
+            if count_cap > limit:
+                more = match.queryset.order_by().values_list("pk", flat=True)[: count_cap + 1]
+                counted = len(list(more))
+                if counted <= count_cap:
+                    return counted, None
+            capped[:] = [True]
+            return count_cap, None
         total = match.queryset.count()
         if cache_key and total > FACET_CACHE_ABOVE:
             cache.set(total_key, total, FACET_CACHE_SECONDS)
         return total, None
 
     first_matches = []  # the first matches of a large selection, when measured
+    capped = []  # [True] when the count stopped at ``count_cap``
+    # With ``count_cap``: the grouped facets' columns of the measured ids (all of them, or the first matches).
+    local_columns = [_local_column(queryset.model, path) for path in _grouped_paths(facets).values()]
+    facet_rows = {}
+    found_rows = {}  # with ``row_columns``: pk -> {column: value} of every row, when measured all
 
     match = text_filter(queryset, index, text, tolerant=False, narrow=narrow, terms=terms, prefix=prefix)
     total, ids = measure(match, prefix)
@@ -610,9 +699,22 @@ def run_search(
                 page_ids = [row[0] for row in cursor.fetchall()]
         by_id = {item.pk: item for item in by_pk(page_ids)} if page_ids else {}
         items = [by_id[pk] for pk in page_ids if pk in by_id]
+    elif (
+        sort != relevance
+        and order_rows is not None
+        and found_rows
+        and not match.approximate
+        and (ordered := order_rows(found_rows, sort)) is not None
+    ):
+        page_ids = ordered[offset : offset + per_page]
+        by_id = {item.pk: item for item in by_pk(page_ids)} if page_ids else {}
+        items = [by_id[pk] for pk in page_ids if pk in by_id]
     else:
         # With the ids at hand, the page re-reads those rows only instead of the whole selection.
         source = by_pk(ids) if ids is not None else selection
+        if ids is None and annotations:
+            # The filters do not need them (nor their joins): only the sort of this page does.
+            source = source.annotate(**annotations)
         if sort == relevance:
             rank = OwnTableSQL(match.rank_sql, match.rank_params, output_field=FloatField())
             source = source.annotate(search_rank=rank).order_by("-search_rank", *orderings[first])
@@ -622,11 +724,12 @@ def run_search(
         if total and ids is None and sort != relevance and nearest is not None:
             # A large selection sorted by distance: its first rows are those of a smaller disc, when that
             # disc holds enough of them (no row outside it can come before a row inside it).
-            smaller = nearest(offset + per_page, total)
-            if smaller is not None:
-                head = list(smaller.order_by(*orderings[sort])[: offset + per_page])
+            for smaller in nearest(offset + per_page, total, bool(capped)):
+                smaller = smaller.annotate(**(annotations or {})).order_by(*orderings[sort])
+                head = list(smaller[: offset + per_page])
                 if len(head) == offset + per_page:
                     items = head[offset:]
+                    break
         if items is None:
             items = list(source[offset:][:per_page]) if total else []
     sample = []
@@ -638,20 +741,26 @@ def run_search(
             if first_matches and not match.approximate
             else list(selection.order_by().values_list("pk", flat=True)[: min(FACET_SAMPLE, FACET_IDS_LIMIT)])
         )
+    counted_ids = ids if ids is not None else sample
+    rows = None
+    if facet_rows and not match.approximate and all(pk in facet_rows for pk in counted_ids):
+        rows = [facet_rows[pk] for pk in counted_ids]
     return SearchResult(
         total=total,
         items=items,
         facets=_facets(
-            _id_selection(selection.model, ids if ids is not None else sample),
+            _id_selection(selection.model, counted_ids),
             facets,
             selected or {},
             total,
             f"{cache_key}|{text}|{used_prefix}",
+            rows=rows,
         ),
         page=page,
         per_page=per_page,
         sort=sort,
         approximate=match.approximate,
+        total_capped=bool(capped),
         facets_sample=len(sample),
     )
 
@@ -779,14 +888,27 @@ def _point_expressions():
     )
 
 
-def _within_radius(queryset: QuerySet, centre: tuple[float, float], radius_km: float) -> QuerySet:
-    """Structures within ``radius_km`` of ``centre`` (exact haversine), annotated with ``distance_km``.
-
-    A bounding box on the indexed latitude/longitude (or, for cards without their own point, on the
-    communes') first keeps the exact computation to the few candidates.
-    """
+def _communes_around(centre: tuple[float, float], radius_km: float) -> list[tuple]:
+    """(pk, latitude, longitude) of the communes within ``radius_km`` of ``centre`` (exact haversine)."""
     from essaim.territories.models import Commune
 
+    lat, lon = centre
+    dlat = radius_km / 111.2
+    dlon = radius_km / max(0.01, 111.2 * math.cos(math.radians(lat)))
+    box = {"latitude__range": (lat - dlat, lat + dlat), "longitude__range": (lon - dlon, lon + dlon)}
+    points = Commune.objects.filter(**box).order_by().values_list("pk", "latitude", "longitude")
+    return [(pk, *point) for pk, *point in points if haversine_km(centre, point) <= radius_km]
+
+
+def _within_radius(
+    queryset: QuerySet, centre: tuple[float, float], radius_km: float, communes: Sequence[tuple] | None = None
+) -> QuerySet:
+    """Structures within ``radius_km`` of ``centre`` (exact haversine); ``_distance`` gives their distance.
+
+    A bounding box on the indexed latitude/longitude (or, for cards without their own point, on the
+    communes') first keeps the exact computation to the few candidates. ``communes``: the
+    ``_communes_around`` a larger (or the same) disc of the same centre, already read.
+    """
     lat, lon = centre
 
     def square(half_km):
@@ -798,16 +920,18 @@ def _within_radius(queryset: QuerySet, centre: tuple[float, float], radius_km: f
     # The communes within the radius, as values (a few dozen), computed here once: the cards without a
     # point of their own need no distance computed per row. (With a subquery, PostgreSQL would read the
     # whole table instead of combining the point index with the commune index.)
-    points = Commune.objects.filter(**box).values_list("pk", "latitude", "longitude")
-    communes = [pk for pk, *point in points if haversine_km(centre, point) <= radius_km]
+    if communes is None:
+        communes = _communes_around(centre, radius_km)
+    communes = [pk for pk, *point in communes if haversine_km(centre, point) <= radius_km]
     # "+latitude": the commune index must find the cards without a point, not the point index (most
     # cards have no point of their own: that would walk all of them).
     no_point = OwnTableSQL('+{table}."latitude" IS NULL', (), output_field=BooleanField())
-    queryset = queryset.annotate(distance_km=_distance(centre))
+    # The distance of the cards' own points only: the commune's point (and its join) is not needed here.
+    queryset = queryset.alias(own_distance_km=_distance(centre, own=True))
     # Own points: inside the square inscribed in the circle (1 % smaller: the degrees-to-km scale varies
     # a little across it), no need to compute the distance.
     inner = square(0.99 * radius_km / math.sqrt(2))
-    own_point = Q(**box) & (Q(**inner) | Q(distance_km__lte=radius_km))
+    own_point = Q(**box) & (Q(**inner) | Q(own_distance_km__lte=radius_km))
     return queryset.filter(own_point | (Q(no_point) & Q(commune_id__in=communes)))
 
 
@@ -822,9 +946,11 @@ def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
-def _distance(centre: tuple[float, float]):
+def _distance(centre: tuple[float, float], *, own: bool = False):
+    """Haversine distance in km from ``centre`` to a structure's point (its commune's without one; with
+    ``own``, its own point only: NULL without one)."""
     lat, lon = centre
-    point_lat, point_lon = _point_expressions()
+    point_lat, point_lon = (F("latitude"), F("longitude")) if own else _point_expressions()
     half_dlat = (Radians(point_lat) - math.radians(lat)) / 2
     half_dlon = (Radians(point_lon) - math.radians(lon)) / 2
     a = Power(Sin(half_dlat), 2) + math.cos(math.radians(lat)) * Cos(Radians(point_lat)) * Power(
@@ -833,12 +959,18 @@ def _distance(centre: tuple[float, float]):
     return 2 * EARTH_RADIUS_KM * ASin(Sqrt(a), output_field=FloatField())
 
 
-def structure_queryset(*, filters: StructureFilters = StructureFilters(), queryset: QuerySet | None = None):
+def structure_queryset(
+    *,
+    filters: StructureFilters = StructureFilters(),
+    queryset: QuerySet | None = None,
+    near_communes: Sequence[tuple] | None = None,
+):
     """The structures of ``queryset`` (published ones by default) selected by ``filters``, without text.
+    ``near_communes``: the ``_communes_around`` the centre within at least the radius, when already read.
 
     Raises ValueError for an ``extra`` filter no app registered.
     """
-    return _structure_queryset(filters, queryset, with_term_filters=True)
+    return _structure_queryset(filters, queryset, with_term_filters=True, near_communes=near_communes)
 
 
 @dataclass(frozen=True)
@@ -915,7 +1047,13 @@ def _perimeter_terms(perimeter_id) -> list[str]:
     return terms + [filter_term("c", code) for code, _d, _e in rows]
 
 
-def _structure_queryset(filters: StructureFilters, queryset: QuerySet | None, *, with_term_filters: bool):
+def _structure_queryset(
+    filters: StructureFilters,
+    queryset: QuerySet | None,
+    *,
+    with_term_filters: bool,
+    near_communes: Sequence[tuple] | None = None,
+):
     """``structure_queryset``; without ``with_term_filters``, the filters ``_filter_terms`` expresses are left
     to the full-text lookup."""
     from essaim.actors.models import Structure
@@ -948,7 +1086,7 @@ def _structure_queryset(filters: StructureFilters, queryset: QuerySet | None, *,
     if filters.headcount_bands:
         qs = qs.filter(headcount_band__in=filters.headcount_bands)
     if filters.centre is not None and filters.radius_km:
-        qs = _within_radius(qs, filters.centre, filters.radius_km)
+        qs = _within_radius(qs, filters.centre, filters.radius_km, near_communes)
     for name, value in filters.extra.items():
         hook = STRUCTURE_FILTER_HOOKS.get(name)
         if hook is None:
@@ -1091,10 +1229,15 @@ def structure_search(
     taxonomy = _taxonomy()
     terms = _filter_terms(filters, taxonomy) if words else []
 
-    def full() -> QuerySet:
-        return structure_queryset(filters=filters, queryset=queryset).select_related("commune")
-
     near = filters.centre is not None and bool(filters.radius_km)
+    # Read once for the whole disc and the smaller ones sorted by distance.
+    around = _communes_around(filters.centre, filters.radius_km) if near else None
+
+    def full() -> QuerySet:
+        return structure_queryset(filters=filters, queryset=queryset, near_communes=around).select_related(
+            "commune"
+        )
+
     orderings = {Sort.NAME: ("name", "pk"), Sort.NEWEST: ("-created_at", "-pk")}
     if near:
         orderings = {Sort.DISTANCE: ("distance_km", "name", "pk"), **orderings}
@@ -1118,16 +1261,25 @@ def structure_search(
     nearest = None
     if near and not words:
 
-        def nearest(needed: int, total: int) -> QuerySet | None:
-            # The disc's area in proportion to the rows needed, with a margin for uneven density.
-            share = min(1.0, 4 * needed / max(total, 1))
-            if share >= 0.5:
-                return None
-            smaller = replace(filters, radius_km=filters.radius_km * math.sqrt(share))
-            return structure_queryset(filters=smaller, queryset=queryset).select_related("commune")
+        def nearest(needed: int, total: int, capped: bool) -> Iterable[QuerySet]:
+            # The disc's area in proportion to the rows needed, with a margin for uneven density. A capped
+            # total is only a lower bound: start from a disc for a selection 16 times as large (a dense
+            # city), and grow it 4 times in area until it holds enough rows (each try costs a quarter of the
+            # next one).
+            share = min(1.0, 4 * needed / max(total, 1) / (16 if capped else 1))
+            while share < 0.5:
+                smaller = replace(filters, radius_km=filters.radius_km * math.sqrt(share))
+                yield structure_queryset(
+                    filters=smaller, queryset=queryset, near_communes=around
+                ).select_related("commune")
+                if not capped:
+                    return
+                share *= 4
 
     if terms:
-        base = _structure_queryset(filters, queryset, with_term_filters=False).select_related("commune")
+        base = _structure_queryset(
+            filters, queryset, with_term_filters=False, near_communes=around
+        ).select_related("commune")
     result = run_search(
         queryset=base if terms else full(),
         filtered=full,
@@ -1147,11 +1299,35 @@ def structure_search(
         narrow=narrow,
         prefix=prefix,
         nearest=nearest,
+        count_cap=RADIUS_COUNT_CAP if near and not words else None,
+        row_columns=("name", "latitude", "longitude", "commune_id") if near and not words else (),
+        order_rows=functools.partial(_order_by_distance, filters.centre) if near and not words else None,
     )
     for item in result.items:
         if not hasattr(item, "distance_km"):
             item.distance_km = None
     return result
+
+
+def _order_by_distance(centre: tuple[float, float], rows: dict, sort: str) -> list | None:
+    """The ids of ``rows`` ({pk: {"name", "latitude", "longitude", "commune_id"}}) by distance from
+    ``centre`` (their own point, else their commune's), then name and id, as the SQL ordering would sort
+    them; None for another sort."""
+    from essaim.territories.models import Commune
+
+    if sort != Sort.DISTANCE:
+        return None
+    own = {pk for pk, row in rows.items() if row["latitude"] is not None and row["longitude"] is not None}
+    missing = {row["commune_id"] for pk, row in rows.items() if pk not in own} - {None}
+    communes = Commune.objects.filter(pk__in=missing) if missing else Commune.objects.none()
+    points = {pk: (lat, lon) for pk, lat, lon in communes.values_list("pk", "latitude", "longitude")}
+    keyed = []
+    for pk, row in rows.items():
+        point = (row["latitude"], row["longitude"]) if pk in own else points.get(row["commune_id"])
+        if point is None or None in point:
+            return None  # no point at all: leave the (NULLs last or first) order to the database
+        keyed.append((haversine_km(centre, point), row["name"], pk))
+    return [pk for _distance, _name, pk in sorted(keyed)]
 
 
 # -- index maintenance ----------------------------------------------------------------------------------
