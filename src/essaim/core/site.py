@@ -14,3 +14,9 @@ def site_url() -> str:
     scheme = "https" if getattr(settings, "ESSAIM_HTTPS", True) else "http"
     hosts = [host.lstrip(".") for host in settings.ALLOWED_HOSTS if host not in {"*", ""}]
     return f"{scheme}://{hosts[0] if hosts else 'localhost'}"
+
+
+def request_site_url(request) -> str:
+    """The root of the site as the request reached it ("https://host"), no trailing slash: for links built
+    while answering a request (emails sent at once, feeds)."""
+    return request.build_absolute_uri("/").rstrip("/")

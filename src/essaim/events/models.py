@@ -6,7 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from essaim.actors.models import Structure, Theme
-from essaim.territories.models import Commune
+from essaim.territories.models import Commune, PerimeterCommune
 
 
 def one_of(field: str, values) -> Q:
@@ -121,8 +121,11 @@ class EventQuerySet(models.QuerySet):
         ).distinct()
 
     def in_perimeter(self, perimeter):
+        """Events held in ``perimeter``, plus online events (they have no commune: every territory's). A
+        subquery, not a join: an event is never listed twice, so lists need no DISTINCT."""
         perimeter_id = getattr(perimeter, "pk", perimeter)
-        return self.filter(commune__perimeter_links__perimeter_id=perimeter_id)
+        communes = PerimeterCommune.objects.filter(perimeter_id=perimeter_id).values("commune_id")
+        return self.filter(Q(commune_id__in=communes) | Q(commune__isnull=True, online_url__gt=""))
 
     def search(self, text: str):
         from essaim.core.text import normalize

@@ -76,6 +76,13 @@ class CommuneQuerySet(models.QuerySet):
     def with_point(self) -> "CommuneQuerySet":
         return self.filter(latitude__isnull=False)
 
+    def best_match(self, text: str) -> "Commune | None":
+        """The commune whose INSEE code is ``text``, else the best ``search`` match; None if none is."""
+        text = text.strip()
+        if not text:
+            return None
+        return self.filter(code=text.upper()).first() or self.search(text, limit=1).first()
+
     def search(self, text: str, *, limit: int | None = SEARCH_DEFAULT_LIMIT) -> "CommuneQuerySet":
         """Autocomplete by name or postal code, insensitive to accents, case, hyphens and "st"/"ste".
 

@@ -49,6 +49,7 @@ from essaim.actors.services import (
     structure_submit,
 )
 from essaim.core.access import deny_unless
+from essaim.core.site import request_site_url
 from essaim.territories.models import Commune
 from essaim.www.actors.manage_forms import (
     COMMUNE_LISTBOX_ID,
@@ -73,10 +74,6 @@ def _rate_limited(request, group: str):
         return None
     message = "Vous avez envoyé beaucoup de demandes en peu de temps : réessayez dans une heure."
     return render(request, "accounts/rate_limited.html", {"rate_limit_message": message}, status=429)
-
-
-def _site_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
 
 
 def _card(slug: str) -> Structure:
@@ -113,7 +110,7 @@ def structure_claim(request, slug: str):
                 user=request.user,
                 structure=structure,
                 message=form.cleaned_data["message"],
-                site_url=_site_url(request),
+                site_url=request_site_url(request),
             )
         except ValidationError as error:
             for message in error.messages:
@@ -164,7 +161,10 @@ def structure_edit(request, slug: str):
     if request.method == "POST" and form.is_valid():
         try:
             outcome = moderation.structure_edit(
-                structure=structure, actor=request.user, changes=form.changes(), site_url=_site_url(request)
+                structure=structure,
+                actor=request.user,
+                changes=form.changes(),
+                site_url=request_site_url(request),
             )
         except ValidationError as error:
             form.add_service_errors(error)
@@ -412,7 +412,7 @@ def claim_decide(request, pk: int):
     claim = get_object_or_404(StructureClaim.objects.select_related("user", "structure"), pk=pk)
     try:
         if request.POST.get("decision") == "approve":
-            claim_approve(claim=claim, actor=request.user, site_url=_site_url(request))
+            claim_approve(claim=claim, actor=request.user, site_url=request_site_url(request))
             messages.success(request, f"{claim.user} fait désormais partie de « {claim.structure.name} ».")
         elif request.POST.get("decision") == "reject":
             claim_reject(claim=claim, actor=request.user, reason=request.POST.get("reason", ""))
@@ -447,7 +447,7 @@ def revision_review(request, pk: int):
             else:
                 fields = form.cleaned_data["accepted"] if decision == form.APPROVE_SELECTED else None
                 moderation.revision_approve(
-                    revision=revision, actor=request.user, fields=fields, site_url=_site_url(request)
+                    revision=revision, actor=request.user, fields=fields, site_url=request_site_url(request)
                 )
                 messages.success(request, f"Proposition acceptée : « {structure.name} » est mise à jour.")
         except ValidationError as error:

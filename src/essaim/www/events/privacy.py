@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from essaim.core.access import get_object_or_404_for
 from essaim.core.audit import log_action
+from essaim.core.site import request_site_url
 from essaim.events import privacy, services
 from essaim.events.access import event_can_view
 from essaim.events.models import Event, Registration, RegistrationStatus
@@ -28,10 +29,6 @@ class DeleteForm(forms.Form):
         ),
         error_messages={"required": "Cochez la case pour confirmer la suppression."},
     )
-
-
-def _base_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
 
 
 def public_participants(request, slug: str):
@@ -70,7 +67,7 @@ def my_data(request):
     form = DeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         result = privacy.person_data_delete(
-            registrations=registrations, actor=request.user, base_url=_base_url(request)
+            registrations=registrations, actor=request.user, base_url=request_site_url(request)
         )
         messages.success(request, _deleted_message(result))
         return redirect("events:my_data")
@@ -105,7 +102,7 @@ def manage_data(request, signature: str):
     registration, registrations = _signed_registrations(signature)
     form = DeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        result = privacy.person_data_delete(registrations=registrations, base_url=_base_url(request))
+        result = privacy.person_data_delete(registrations=registrations, base_url=request_site_url(request))
         messages.success(request, _deleted_message(result))
         # The signed link died with the token: back to the event's page, or to the home page when the
         # visitor may not see it (a members-only event and no account): a 404 would hide the message.

@@ -29,9 +29,10 @@ from django.views.decorators.http import require_GET
 
 from essaim.actors.models import Membership, Theme
 from essaim.core.access import deny_unless
+from essaim.core.site import request_site_url
 from essaim.events.access import event_can_moderate
 from essaim.events.models import ORGANISING_ROLES, Event, EventStatus, EventStructure, Programme
-from essaim.territories.models import Perimeter, PerimeterCommune
+from essaim.territories.models import Perimeter
 from essaim.www.events import views
 from essaim.www.events.forms import ALL_TERRITORIES, EventFilterForm
 from essaim.www.map.views import FRANCE_EXTENT, TILES_ATTRIBUTION
@@ -94,19 +95,11 @@ def feed_filters(request) -> AgendaFilters | None:
     return agenda_filters(request, every_territory=True)
 
 
-def in_perimeter(events, perimeter):
-    """Events held in ``perimeter``, plus online events (they have no commune: every territory's)."""
-    return events.filter(
-        Q(commune_id__in=PerimeterCommune.objects.filter(perimeter=perimeter).values("commune_id"))
-        | Q(commune__isnull=True, online_url__gt="")
-    )
-
-
 def filter_events(events, filters: AgendaFilters):
     """``events`` narrowed by the territory, theme, kind, organiser and words of ``filters`` (not dates)."""
     cleaned = filters.cleaned
     if filters.perimeter is not None:
-        events = in_perimeter(events, filters.perimeter)
+        events = events.in_perimeter(filters.perimeter)
     if cleaned.get("theme"):
         events = events.filter(themes__slug=cleaned["theme"])
     if cleaned.get("type"):
@@ -123,7 +116,7 @@ def filter_events(events, filters: AgendaFilters):
     return events
 
 
-def _in_window(events, cleaned):
+def in_window(events, cleaned):
     """The list's dates: whole local days from ``du`` to ``au``, else what is not over yet."""
     if cleaned.get("du") or cleaned.get("au"):
         start = views._day_start(cleaned["du"]) if cleaned.get("du") else None
@@ -288,7 +281,7 @@ def calendar_month(request):
 
 def _mapped_events(request, filters: AgendaFilters):
     """The first MAP_LIMIT events to come (or within the dates) that have a point, soonest first."""
-    events = filter_events(_in_window(views._listed_events(request.user), filters.cleaned), filters)
+    events = filter_events(in_window(views._listed_events(request.user), filters.cleaned), filters)
     events = events.filter(
         Q(latitude__isnull=False) | Q(commune__latitude__isnull=False, commune__longitude__isnull=False)
     )
@@ -378,7 +371,7 @@ def map_geojson(request):
 def feed_perimeter(request, slug: str):
     """The iCalendar feed of a territory (a perimeter of the territories app), online events included."""
     perimeter = get_object_or_404(Perimeter, slug=slug)
-    events = views._feed_events(in_perimeter(Event.objects.all(), perimeter))
+    events = views._feed_events(Event.objects.all().in_perimeter(perimeter))
     return views._ics_response(
         events, request=request, name=f"Agenda — {perimeter.name}", filename=f"{perimeter.slug}.ics"
     )
@@ -479,7 +472,7 @@ class PerimeterEventsFeed(UpcomingEventsFeed):
         return f"Les prochains événements de l'économie sociale et solidaire du territoire « {obj.name} »."
 
     def events(self, obj):
-        return in_perimeter(Event.objects.public().upcoming(timezone.now()), obj)
+        return Event.objects.public().upcoming(timezone.now()).in_perimeter(obj)
 
 
 # --- Embeddable widget ------------------------------------------------------------------------------------
@@ -540,8 +533,8 @@ def widget(request):
         "perimeter": filters.perimeter,
         "target": target,
         "new_tab": target == "_blank",
-        "base_url": views._base_url(request),
-        "agenda_url": views._base_url(request) + reverse("events:list") + (f"?{query}" if query else ""),
+        "base_url": request_site_url(request),
+        "agenda_url": request_site_url(request) + reverse("events:list") + (f"?{query}" if query else ""),
     }
     response = render(request, "events/widget.html", context)
     response["Cache-Control"] = "public, max-age=300"
@@ -575,7 +568,7 @@ def widget_code(request):
     target_key = options.cleaned_data.get("cible") or "onglet"
     height = options.cleaned_data.get("hauteur") or 480
     widget_query = filters.urlencode(nombre=str(count), cible=target_key)
-    widget_url = f"{views._base_url(request)}{reverse('events:widget')}?{widget_query}"
+    widget_url = f"{request_site_url(request)}{reverse('events:widget')}?{widget_query}"
     title = f"Agenda de l'ESS — {filters.perimeter.name}" if filters.perimeter else "Agenda de l'ESS"
     # The partner pastes this on their own site: our CSP does not apply there, an inline style is fine.
     code = (

@@ -20,8 +20,9 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from essaim.actors.models import Structure, Theme
+from essaim.actors.models import Structure
 from essaim.core.access import deny_unless, get_object_or_404_for
+from essaim.core.site import request_site_url
 from essaim.events import ics, services
 from essaim.events.access import (
     event_can_edit,
@@ -52,11 +53,8 @@ from essaim.events.models import (
     Visibility,
 )
 from essaim.events.reports import event_report, programme_report
-from essaim.territories.models import Perimeter, PerimeterCommune
 from essaim.www.events.forms import (
-    ALL_TERRITORIES,
     CheckInSearchForm,
-    EventFilterForm,
     EventForm,
     NarrativeForm,
     PaymentForm,
@@ -66,10 +64,6 @@ from essaim.www.events.forms import (
 
 PAGE_SIZE = 20
 FEED_LIMIT = 1000
-
-
-def _base_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
 
 
 def _listed_events(user):
@@ -97,47 +91,20 @@ def event_list(request):
 
     HTMX requests get the results fragment only.
     """
-    perimeters = list(Perimeter.objects.order_by("-is_home", "name"))
-    home = next((perimeter for perimeter in perimeters if perimeter.is_home), None)
-    data = request.GET.copy()
-    if not data.get("territoire"):
-        data["territoire"] = home.slug if home else ALL_TERRITORIES
-    form = EventFilterForm(data, perimeters=perimeters, themes=Theme.objects.all(), organisers=_organisers())
-    form.is_valid()  # Fields in error are left out of cleaned_data, hence ignored.
-    filters = form.cleaned_data
+    from essaim.www.events.public import (  # public.py imports this module
+        agenda_filters,
+        filter_events,
+        in_window,
+    )
 
-    events = _listed_events(request.user)
-    if filters.get("du") or filters.get("au"):
-        # Whole local days: from the first day's midnight to the last day's end.
-        start = _day_start(filters["du"]) if filters.get("du") else None
-        end = _day_start(filters["au"] + timedelta(days=1)) if filters.get("au") else None
-        events = events.between(start, end)
-    else:
-        events = events.upcoming(timezone.now())
-    perimeter = next((p for p in perimeters if p.slug == filters.get("territoire")), None)
-    if perimeter is not None:
-        # Online events have no commune: they belong to every territory.
-        events = events.filter(
-            Q(commune_id__in=PerimeterCommune.objects.filter(perimeter=perimeter).values("commune_id"))
-            | Q(commune__isnull=True, online_url__gt="")
-        )
-    if filters.get("theme"):
-        events = events.filter(themes__slug=filters["theme"])
-    if filters.get("type"):
-        events = events.of_kind(filters["type"])
-    if filters.get("organisateur"):
-        events = events.filter(
-            pk__in=EventStructure.objects.filter(
-                structure__slug=filters["organisateur"], role__in=ORGANISING_ROLES
-            ).values("event_id")
-        )
-    if filters.get("q"):
-        events = events.search(filters["q"])
-    # No filter above can list an event twice (subqueries, or joins on unique slugs): no DISTINCT, which made
-    # the paginator's count compare every column of every event.
+    agenda = agenda_filters(request)
+    filters = agenda.cleaned
+    events = filter_events(in_window(_listed_events(request.user), filters), agenda)
+    # No filter can list an event twice (subqueries, or joins on unique slugs): no DISTINCT, which made the
+    # paginator's count compare every column of every event.
     events = events.select_related("commune", "programme").order_by("start", "pk")
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = data.copy()
+    query = agenda.form.data.copy()  # the query string, with the default territory made explicit
     query.pop("page", None)
     past = None
     if not (filters.get("du") or filters.get("au")):
@@ -146,11 +113,11 @@ def event_list(request):
         past_query["au"] = timezone.localdate().isoformat()
         past = past_query.urlencode()
     context = {
-        "form": form,
+        "form": agenda.form,
         "page": page,
         "query": query.urlencode(),
         "past_query": past,
-        "perimeter": perimeter,
+        "perimeter": agenda.perimeter,
         "can_propose": event_can_propose(request.user),
         "can_moderate": event_can_moderate(request.user),
     }
@@ -310,7 +277,7 @@ def event_edit(request, slug: str):
             services.event_update(
                 event=Event.objects.get(pk=event.pk),
                 actor=request.user,
-                base_url=_base_url(request),
+                base_url=request_site_url(request),
                 **arguments,
             )
         except ValidationError as exc:
@@ -366,7 +333,7 @@ def register(request, slug: str):
                 event=event,
                 user=request.user if request.user.is_authenticated else None,
                 actor=request.user,
-                base_url=_base_url(request),
+                base_url=request_site_url(request),
                 **form.service_arguments(),
             )
         except ValidationError as exc:
@@ -387,10 +354,12 @@ def registration_manage(request, signature: str):
         action = request.POST.get("action")
         try:
             if action == "cancel":
-                services.registration_cancel(registration=registration, base_url=_base_url(request))
+                services.registration_cancel(registration=registration, base_url=request_site_url(request))
                 messages.success(request, "Votre inscription est annulée.")
             elif action == "confirm":
-                services.registration_confirm_offer(registration=registration, base_url=_base_url(request))
+                services.registration_confirm_offer(
+                    registration=registration, base_url=request_site_url(request)
+                )
                 messages.success(request, "Votre place est confirmée.")
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
@@ -421,7 +390,7 @@ def participants(request, slug: str):
                 event=event,
                 actor=request.user,
                 by_facilitator=True,
-                base_url=_base_url(request),
+                base_url=request_site_url(request),
                 **form.service_arguments(),
             )
         except ValidationError as exc:
@@ -454,7 +423,9 @@ def participants(request, slug: str):
 def participant_cancel(request, slug: str, pk: int):
     event = _managed_event(request, slug)
     registration = get_object_or_404(Registration, pk=pk, event=event)
-    services.registration_cancel(registration=registration, actor=request.user, base_url=_base_url(request))
+    services.registration_cancel(
+        registration=registration, actor=request.user, base_url=request_site_url(request)
+    )
     messages.success(request, f"Inscription de {registration.full_name} annulée.")
     return redirect("events:participants", slug=event.slug)
 
@@ -606,7 +577,7 @@ def programme_report_view(request, slug: str):
 def _ics_response(events, *, request, name: str, filename: str) -> HttpResponse:
     """The iCalendar document of ``events``, with an ETag: calendar apps poll feeds, and an unchanged feed
     is answered 304 Not Modified from the rows read, without building the document."""
-    base_url = _base_url(request)
+    base_url = request_site_url(request)
     with ics.cyclic_gc_paused():
         events = list(events)
         etag = ics.feed_etag(events, base_url=base_url, name=name)

@@ -71,12 +71,8 @@ class AlertForm(forms.Form):
 
     def clean_commune(self):
         text = self.cleaned_data["commune"].strip()
-        if not text:
-            return None
-        commune = Commune.objects.with_point().filter(code=text.upper()).first()
-        if commune is None:
-            commune = Commune.objects.with_point().search(text, limit=1).first()
-        if commune is None:
+        commune = Commune.objects.with_point().best_match(text)
+        if text and commune is None:
             raise forms.ValidationError("Aucune commune ne correspond à « %(text)s ».", params={"text": text})
         return commune
 

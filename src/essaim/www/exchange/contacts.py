@@ -18,6 +18,7 @@ from django_ratelimit.core import is_ratelimited
 
 from essaim.actors.models import Membership, Structure
 from essaim.core.access import deny_unless, get_object_or_404_for
+from essaim.core.site import request_site_url
 from essaim.exchange import contacts, outcomes
 from essaim.exchange.access import (
     contact_structures_for,
@@ -175,10 +176,6 @@ def _add_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
-def _site_url(request) -> str:
-    return f"{request.scheme}://{request.get_host()}"
-
-
 def _rate_limited(request) -> bool:
     """Contact messages per account (ESSAIM_CONTACT_RATE), first messages and replies together."""
     return is_ratelimited(
@@ -222,7 +219,7 @@ def contact_start(request, pk: int):
                     sender_structure=form.chosen_structure(),
                     actor=request.user,
                     body=form.cleaned_data["body"],
-                    site_url=_site_url(request),
+                    site_url=request_site_url(request),
                 )
             except ValidationError as exc:
                 _add_errors(form, exc)
@@ -305,7 +302,7 @@ def match_reply(request, pk: int):
                 actor=request.user,
                 author_structure=form.chosen_structure(),
                 body=form.cleaned_data["body"],
-                site_url=_site_url(request),
+                site_url=request_site_url(request),
             )
         except ValidationError as exc:
             _add_errors(form, exc)
@@ -389,7 +386,7 @@ def match_introduce(request, pk: int):
                 counterpart_listing=form.listings[form.cleaned_data["counterpart"]],
                 broker=request.user,
                 body=form.cleaned_data["body"],
-                site_url=_site_url(request),
+                site_url=request_site_url(request),
             )
         except ValidationError as exc:
             _add_errors(form, exc)
