@@ -96,12 +96,14 @@
           marker.addTo(map);
           bounds.push(latLng);
         });
-        container.setAttribute("data-markers", String(order.length));
+        // No animation: a marker moving under the pointer would swallow the click that opens its popup.
         if (bounds.length === 1) {
-          map.setView(bounds[0], 12);
+          map.setView(bounds[0], 12, { animate: false });
         } else if (bounds.length > 1) {
-          map.fitBounds(bounds, { padding: [32, 32], maxZoom: 13 });
+          map.fitBounds(bounds, { padding: [32, 32], maxZoom: 13, animate: false });
         }
+        // Set once the view is final, so that a script (or a test) waiting on it finds the markers in place.
+        container.setAttribute("data-markers", String(order.length));
       })
       .catch(function () {
         status.textContent = "La carte n'a pas pu être chargée : la liste ci-dessous reste à jour.";
