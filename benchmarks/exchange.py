@@ -52,7 +52,7 @@ from essaim.actors.models import Structure, Theme  # noqa: E402
 from essaim.core.text import normalize  # noqa: E402
 from essaim.exchange.matching import listing_suggestions, structure_suggestions  # noqa: E402
 from essaim.exchange.models import Listing  # noqa: E402
-from essaim.exchange.search import listing_document, listing_search  # noqa: E402
+from essaim.exchange.search import listing_document, listing_filter_terms, listing_search, listing_terms  # noqa: E402
 
 BENCH_UNIT = "banc-echanges"  # marks the generated listings
 BATCH = 5000
@@ -117,6 +117,7 @@ def generate_listings(count: int, rng: random.Random) -> None:
             "search_document",
             "latitude",
             "longitude",
+            "structure_published",
         ),
     )
     theme_inserter = BulkInserter(Listing.themes.through, ("listing_id", "theme_id"))
@@ -124,6 +125,7 @@ def generate_listings(count: int, rng: random.Random) -> None:
     for index in range(count):
         pk, lat, lon, commune_lat, commune_lon = rng.choice(structures)
         kind, title, description = rng.choice(TEMPLATES)
+        direction = rng.choice(("offer", "need"))
         picked = rng.sample(themes, k=rng.randint(0, 2))
         start = None
         end = None
@@ -133,7 +135,7 @@ def generate_listings(count: int, rng: random.Random) -> None:
         batch.append(
             (
                 pk,
-                rng.choice(("offer", "need")),
+                direction,
                 kind,
                 title,
                 normalize(title),
@@ -146,9 +148,15 @@ def generate_listings(count: int, rng: random.Random) -> None:
                 "published",
                 now,
                 now + datetime.timedelta(days=90),
-                listing_document(title=title, description=description, themes=[t for _p, t in picked]),
+                listing_document(
+                    title=title,
+                    description=description,
+                    themes=[t for _p, t in picked],
+                    filters=listing_terms(direction=direction, kind=kind, theme_ids=[p for p, _t in picked]),
+                ),
                 lat if lat is not None else commune_lat,
                 lon if lon is not None else commune_lon,
+                True,  # the directory benchmark's structures are all published
             )
         )
         chosen_themes.append(picked)
@@ -238,10 +246,11 @@ def main():
     timed("recherche d'annonces (texte, page classée)", search, args.requests)
 
     def search_filtered(index):
-        queryset = Listing.objects.listed().filter(
-            direction=rng.choice(("offer", "need")), kind=rng.choice(TEMPLATES)[0]
-        )
-        result = listing_search(text=QUERIES[index % len(QUERIES)], queryset=queryset)
+        # As the public list runs it: the filters on the selection and as terms of the text index.
+        direction, kind = rng.choice(("offer", "need")), rng.choice(TEMPLATES)[0]
+        queryset = Listing.objects.listed().filter(direction=direction, kind=kind)
+        terms = listing_filter_terms(direction=direction, kind=kind)
+        result = listing_search(text=QUERIES[index % len(QUERIES)], queryset=queryset, terms=terms)
         list(Paginator(result, 20).get_page(1).object_list)
 
     timed("recherche d'annonces (texte + sens + type)", search_filtered, args.requests)

@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from essaim.exchange import services
 from essaim.exchange.models import Listing
-from essaim.exchange.search import listing_search
+from essaim.exchange.search import listing_filter_terms, listing_search
 from tests.exchange.conftest import make_listing
+from tests.factories import StructureFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -149,3 +150,96 @@ def test_listings_follow_their_structure_when_its_card_moves(communes, people):
     assert Listing.objects.values_list("latitude", "longitude").get(pk=listing.pk) == (45.529, 0.662)
     structure_update(structure=structure, actor=None, latitude=44.5, longitude=1.0)
     assert Listing.objects.values_list("latitude", "longitude").get(pk=listing.pk) == (44.5, 1.0)
+
+
+def test_listings_leave_the_lists_with_their_structure_and_come_back_with_it(people):
+    """Listings carry a copy of « structure published »: every status change of the card updates it, also
+    for a card without any point or commune (which never moves on the map)."""
+    from essaim.actors.services import structure_archive, structure_publish, structure_restore
+
+    structure = people["structure"]
+    assert structure.point is None  # the case the map never sees
+    listing = make_listing(structure=structure, title="Salle de réunion")
+    other = make_listing(structure=StructureFactory(name="Autre"), title="Salle des fêtes")
+    assert found("salle") == ["Salle de réunion", "Salle des fêtes"]
+
+    structure_archive(structure=structure, actor=None)
+    assert found("salle") == ["Salle des fêtes"]
+    assert list(Listing.objects.listed()) == [other]
+    structure_restore(structure=structure, actor=None)
+    assert found("salle") == ["Salle des fêtes"]
+    structure_publish(structure=structure, actor=None)
+    assert found("salle") == ["Salle de réunion", "Salle des fêtes"]
+    assert Listing.objects.get(pk=listing.pk).structure_published
+
+
+def test_a_merged_away_structure_takes_its_listings_off_the_lists(people):
+    from essaim.actors.duplicates import structures_merge
+
+    keep, remove = people["structure"], StructureFactory(name="Épicerie solidaire bis")
+    make_listing(structure=remove, title="Salle de réunion")
+    assert found("salle") == ["Salle de réunion"]
+
+    structures_merge(keep=keep, remove=remove, field_choices={}, actor=None)
+    # The listing moved to the card that stays, still listed; none is left on the archived one.
+    assert list(Listing.objects.listed().values_list("structure_id", flat=True)) == [keep.pk]
+
+
+def test_filter_terms_follow_the_listing_kind_direction_and_themes(people, themes):
+    listing = make_listing(structure=people["structure"], title="Salle de réunion", kind="premises")
+    make_listing(structure=people["structure"], title="Salle à louer", direction="need", kind="premises")
+
+    def with_terms(**filters):
+        queryset = Listing.objects.listed()
+        for field, value in (("direction", filters.get("direction")), ("kind", filters.get("kind"))):
+            if value:
+                queryset = queryset.filter(**{field: value})
+        theme_ids = filters.get("theme_ids")
+        if theme_ids is not None:
+            queryset = queryset.filter(themes__in=theme_ids).distinct()
+        terms = listing_filter_terms(**filters)
+        return sorted(item.title for item in listing_search(text="salle", queryset=queryset, terms=terms))
+
+    assert with_terms(kind="premises") == ["Salle de réunion", "Salle à louer"]
+    assert with_terms(direction="need") == ["Salle à louer"]
+    assert with_terms(kind="equipment") == []
+    assert with_terms(theme_ids=[themes["culture"].pk]) == []
+
+    # The terms are rewritten with the listing: another kind, a theme.
+    services.listing_update(listing=listing, actor=None, kind="equipment", themes=[themes["culture"]])
+    assert with_terms(kind="equipment") == ["Salle de réunion"]
+    assert with_terms(direction="offer", kind="premises") == []
+    assert with_terms(theme_ids=[themes["culture"].pk, themes["emploi"].pk]) == ["Salle de réunion"]
+
+
+def test_the_count_stops_at_the_cap_and_pages_keep_the_newest_first(client, people, monkeypatch):
+    from essaim.exchange import search
+
+    monkeypatch.setattr(search, "COUNT_CAP", 4)
+    monkeypatch.setattr(search, "RANK_WINDOW", 2)
+    monkeypatch.setattr(search, "WINDOW_SPAN", 2)  # PostgreSQL: several id ranges are read
+    listings = [make_listing(structure=people["structure"], title=f"Tente n° {n}") for n in range(6)]
+    make_listing(structure=people["structure"], title="Camion")
+
+    result = listing_search(text="tente")
+    assert result.count() == 4 and result.capped
+    # The two newest, then the next two newest: the two oldest are past the cap.
+    assert {item.pk for item in result[0:2]} == {listings[5].pk, listings[4].pk}
+    assert [item.pk for item in result[2:4]] == [listings[3].pk, listings[2].pk]
+    assert [item.pk for item in Paginator(result, 3).get_page(2).object_list] == [listings[2].pk]
+
+    response = client.get(reverse("exchange:list"), {"q": "tente", "territoire": "tous"})
+    assert "Plus de 4 annonces" in response.content.decode()
+    response = client.get(reverse("exchange:list"), {"q": "camion", "territoire": "tous"})
+    assert "Plus de" not in response.content.decode()
+    assert response.context["page"].paginator.count == 1
+
+
+def test_searches_with_no_match_under_the_filters_give_no_typo_guess(people):
+    """A word known to the index but absent under the filters finds nothing, rather than « close » words."""
+    make_listing(structure=people["structure"], title="Salle de réunion", kind="premises")
+    make_listing(structure=people["structure"], title="Sable pour chantier", kind="equipment")
+
+    queryset = Listing.objects.listed().filter(kind="equipment")
+    terms = listing_filter_terms(kind="equipment")
+    assert list(listing_search(text="salle", queryset=queryset, terms=terms)) == []

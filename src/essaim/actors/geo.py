@@ -299,15 +299,16 @@ def _accumulate(deltas: dict, structure_id: int, snapshot: tuple) -> None:
 
 _SYNC_CHUNK = 500
 
-# Apps that copy a structure's point (offers and needs) follow it from here without actors knowing them:
-# each listener gets the ids of the structures whose map point, commune or status changed.
-_moved_listeners: list[Callable[[list[int]], None]] = []
+# Apps that copy a structure's point or status (offers and needs) follow it from here without actors
+# knowing them: each listener gets the ids given to ``map_sync``, the structures whose point, commune or
+# status may have changed (every one: a card without any point changes status without moving on the map).
+_synced_listeners: list[Callable[[list[int]], None]] = []
 
 
-def on_structures_moved(listener: Callable[[list[int]], None]) -> None:
-    """Call ``listener(structure_ids)`` inside ``map_sync``'s transaction whenever it moves structures."""
-    if listener not in _moved_listeners:
-        _moved_listeners.append(listener)
+def on_structures_synced(listener: Callable[[list[int]], None]) -> None:
+    """Call ``listener(structure_ids)`` inside ``map_sync``'s transaction, with the ids it was given."""
+    if listener not in _synced_listeners:
+        _synced_listeners.append(listener)
 
 
 @transaction.atomic
@@ -359,9 +360,8 @@ def map_sync(*, structure_ids: Iterable[int]) -> int:
                     updates,
                 )
             changed += len(updates)
-            moved = [update[-1] for update in updates]
-            for listener in _moved_listeners:
-                listener(moved)
+        for listener in _synced_listeners:
+            listener(chunk)
     return changed
 
 

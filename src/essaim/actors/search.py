@@ -72,7 +72,8 @@ _TERM_CHARS = re.compile(r"[^a-z0-9]+")
 
 def filter_term(kind: str, value) -> str:
     """The document word standing for a filter value: ``kind`` is "c" (commune code), "d" (département
-    code), "e" (EPCI id), "t" (theme id) or "l" (label id)."""
+    code), "e" (EPCI id), "t" (theme id) or "l" (label id); for listings (``exchange.search``) also "s"
+    (direction) and "k" (kind)."""
     return FILTER_TERM_PREFIX + kind + _TERM_CHARS.sub("", str(value).lower())
 
 
@@ -156,12 +157,12 @@ def _postgres_tsquery(words: list[str], *, prefix: bool = True) -> str:
     return " & ".join(parts)
 
 
-def _postgres_terms(terms: Sequence[Sequence[str]]) -> str:
+def postgres_filter_terms(terms: Sequence[Sequence[str]]) -> str:
     """``to_tsquery`` input of filter terms: OR within a group, AND between groups."""
     return " & ".join("(" + " | ".join(group) + ")" for group in terms)
 
 
-def _sqlite_terms(terms: Sequence[Sequence[str]]) -> str:
+def sqlite_filter_terms(terms: Sequence[Sequence[str]]) -> str:
     """FTS5 query of filter terms: OR within a group, AND between groups."""
     return " AND ".join("(" + " OR ".join(f'"{term}"' for term in group) + ")" for group in terms)
 
@@ -247,7 +248,7 @@ def text_filter(
         return TextMatch(queryset)
     if connection.vendor == "postgresql":
         tsquery = _postgres_tsquery(words, prefix=prefix)
-        full = " & ".join(part for part in (tsquery, _postgres_terms(terms)) if part)
+        full = " & ".join(part for part in (tsquery, postgres_filter_terms(terms)) if part)
         vector = f'{{table}}."{index.vector_column}"'
         condition = OwnTableSQL(
             f"{vector} @@ to_tsquery('essaim_french', %s)", (full,), output_field=BooleanField()
@@ -259,7 +260,7 @@ def text_filter(
             match.rank_params = (tsquery,)
     else:
         expression = " AND ".join(
-            part for part in (_sqlite_match(words, prefix=prefix), _sqlite_terms(terms)) if part
+            part for part in (_sqlite_match(words, prefix=prefix), sqlite_filter_terms(terms)) if part
         )
         match = _sqlite_text_match(queryset, index, expression, narrow=False if terms else narrow)
         if not words:
@@ -500,7 +501,7 @@ def _has_document(model) -> bool:
 BM25_K1, BM25_B = 1.2, 0.75
 
 
-def _rank_by_documents(model, ids: list, terms: Sequence[tuple[str, bool]]) -> list:
+def rank_by_documents(model, ids: list, terms: Sequence[tuple[str, bool]]) -> list:
     """``ids`` best first, scored in Python on their stored (stemmed) documents with BM25 term frequencies,
     ties by id. FTS5's own ``rank`` would compute each term's document frequency over the whole index first
     (a scan of every card holding a common word or a filter term); every row here holds every term, so that
@@ -692,7 +693,7 @@ def run_search(
         )
         page_ids = []
         if ids is not None and match.sqlite_terms and _has_document(queryset.model):
-            page_ids = _rank_by_documents(queryset.model, ids, match.sqlite_terms)[offset : offset + per_page]
+            page_ids = rank_by_documents(queryset.model, ids, match.sqlite_terms)[offset : offset + per_page]
         elif total:
             with connection.cursor() as cursor:
                 cursor.execute(sql, (match.sqlite_match, *members_params, per_page, offset))

@@ -6,13 +6,14 @@ class ExchangeConfig(AppConfig):
     verbose_name = "Offres et besoins"
 
     def ready(self) -> None:
-        from essaim.actors.geo import on_structures_moved
+        from essaim.actors.geo import on_structures_synced
 
-        # Listings carry their structure's point for fast distance pre-filters: keep it when a card moves.
-        on_structures_moved(_relocate_listings)
+        # Listings carry their structure's point (distance pre-filters) and whether it is published (the
+        # public lists): keep both when a card moves or changes status.
+        on_structures_synced(_follow_structures)
 
 
-def _relocate_listings(structure_ids: list[int]) -> None:
+def _follow_structures(structure_ids: list[int]) -> None:
     from essaim.exchange.search import listings_locate
 
     listings_locate(structure_ids=structure_ids)

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import formats, timezone
 
-from essaim.actors.models import Status, Structure, Theme
+from essaim.actors.models import Structure, Theme
 
 
 def format_euros(cents: int | None) -> str:
@@ -78,7 +78,7 @@ class ListingQuerySet(models.QuerySet):
         now = now or timezone.now()
         return self.published().filter(
             Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-            structure__status=Status.PUBLISHED,
+            structure_published=True,  # a copy of structure__status=published (see the field)
             hidden_at__isnull=True,  # hidden by a facilitator (exchange.moderation)
         )
 
@@ -136,6 +136,9 @@ class Listing(models.Model):
     search_document = models.TextField("document de recherche", blank=True, default="", editable=False)
     latitude = models.FloatField("latitude", null=True, blank=True, editable=False)
     longitude = models.FloatField("longitude", null=True, blank=True, editable=False)
+    # A copy of « its structure is published », kept with the point (``listings_locate``): the public
+    # lists and the search filter on it without joining a million cards for every text match.
+    structure_published = models.BooleanField("structure publiée", default=False, editable=False)
     # Moderation (see ``exchange.moderation``): a hidden listing leaves the public pages whatever its
     # status; its structure's members still see it, and statistics still count it.
     hidden_at = models.DateTimeField("masquée le", null=True, blank=True, editable=False)

@@ -9,22 +9,23 @@ Index freshness: the listing services call ``listings_reindex`` after every crea
 document holds the title, description and theme labels); on SQLite, triggers keep the FTS table in step.
 """
 
-import hashlib
-import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import connection, connections
-from django.db.models import BooleanField, FloatField, QuerySet
+from django.db.models import BooleanField, Exists, FloatField, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 
+from essaim.actors.models import Status
 from essaim.actors.search import (
     OwnTableSQL,
     TextIndex,
     TextMatch,
+    filter_term,
+    postgres_filter_terms,
     query_words,
+    rank_by_documents,
+    sqlite_filter_terms,
     stem,
     stemmed,
     typo_filter,
@@ -130,19 +131,54 @@ def current_synonyms() -> Synonyms:
 # -- documents and index --------------------------------------------------------------------------------
 
 
-def listing_document(*, title: str, description: str = "", themes: Sequence[str] = (), vendor=None) -> str:
+def listing_document(
+    *,
+    title: str,
+    description: str = "",
+    themes: Sequence[str] = (),
+    filters: Sequence[str] = (),
+    vendor=None,
+) -> str:
     """The search document of a listing: stemmed on SQLite (FTS5 has no French stemmer), plain text on
-    PostgreSQL (the ``essaim_french`` configuration stems it)."""
+    PostgreSQL (the ``essaim_french`` configuration stems it), followed by its ``filters`` terms as they are
+    (see ``listing_terms``)."""
     parts = [part for part in (title, description, " ".join(themes)) if part]
-    if (vendor or connection.vendor) == "postgresql":
-        return " ".join(parts)
-    return " ".join(stemmed(part) for part in parts)
+    if (vendor or connection.vendor) != "postgresql":
+        parts = [stemmed(part) for part in parts]
+    return " ".join([*parts, *filters])
 
 
-def listings_reindex(*, ids: Iterable[int] | None = None, using: str = "default") -> None:
+def listing_terms(*, direction: str, kind: str, theme_ids: Iterable[int] = ()) -> list[str]:
+    """The filter terms written in a listing's document (see ``actors.search.filter_term``): its direction,
+    kind and themes, so that the text index answers a search's filters in the same lookup as its words."""
+    return [
+        filter_term("s", direction),
+        filter_term("k", kind),
+        *(filter_term("t", pk) for pk in sorted(theme_ids)),
+    ]
+
+
+def listing_filter_terms(
+    *, direction: str | None = None, kind: str | None = None, theme_ids: Iterable[int] | None = None
+) -> list[list[str]]:
+    """The filter terms of a search for listings of this direction, kind and one of these themes (each
+    optional), for ``listing_search``: groups OR-ed within, AND-ed together."""
+    groups = []
+    if direction:
+        groups.append([filter_term("s", direction)])
+    if kind:
+        groups.append([filter_term("k", kind)])
+    if theme_ids is not None:
+        groups.append([filter_term("t", pk) for pk in sorted(theme_ids)])
+    return groups
+
+
+def listings_reindex(
+    *, ids: Iterable[int] | None = None, using: str = "default", locate: bool = True
+) -> None:
     """Rewrite the search document of the given listings (all when ``ids`` is None) from their title,
-    description and themes, and their point from their structure's (see ``listings_locate``). Raw SQL,
-    so a migration can call it whatever the model's state."""
+    description and themes, and (with ``locate``) their copy of their structure's point and status (see
+    ``listings_locate``). Raw SQL, so a migration can call it whatever the model's state."""
     conn = connections[using]
     where, params = "", []
     if ids is not None:
@@ -150,27 +186,34 @@ def listings_reindex(*, ids: Iterable[int] | None = None, using: str = "default"
         if not ids:
             return
         where, params = f"WHERE l.id IN ({', '.join(['%s'] * len(ids))})", ids
-    listings_locate(ids=ids, using=using)
+    if locate:
+        listings_locate(ids=ids, using=using)
     with conn.cursor() as cursor:
         cursor.execute(
-            f"SELECT l.id, l.title, l.description, l.search_document FROM exchange_listing l {where}",  # noqa: S608
+            "SELECT l.id, l.title, l.description, l.direction, l.kind, l.search_document "  # noqa: S608
+            f"FROM exchange_listing l {where}",
             params,
         )
         rows = cursor.fetchall()
-        themes: dict[int, list[str]] = {}
+        themes: dict[int, list[tuple[int, str]]] = {}
         if rows:
             cursor.execute(
-                "SELECT x.listing_id, t.label FROM exchange_listing_themes x "  # noqa: S608
+                "SELECT x.listing_id, t.id, t.label FROM exchange_listing_themes x "  # noqa: S608
                 "JOIN actors_theme t ON t.id = x.theme_id "
                 + (f"WHERE x.listing_id IN ({', '.join(['%s'] * len(ids))}) " if ids is not None else "")
                 + "ORDER BY t.label",
                 params,
             )
-            for listing_id, label in cursor.fetchall():
-                themes.setdefault(listing_id, []).append(label)
-        for pk, title, description, old in rows:
+            for listing_id, theme_id, label in cursor.fetchall():
+                themes.setdefault(listing_id, []).append((theme_id, label))
+        for pk, title, description, direction, kind, old in rows:
+            own = themes.get(pk, ())
             document = listing_document(
-                title=title, description=description, themes=themes.get(pk, ()), vendor=conn.vendor
+                title=title,
+                description=description,
+                themes=[label for _pk, label in own],
+                filters=listing_terms(direction=direction, kind=kind, theme_ids=[t for t, _l in own]),
+                vendor=conn.vendor,
             )
             if document != old:
                 cursor.execute(
@@ -182,10 +225,15 @@ def listings_locate(
     *, ids: Iterable[int] | None = None, structure_ids: Iterable[int] | None = None, using: str = "default"
 ) -> None:
     """Copy onto the given listings (or those of ``structure_ids``; all when both are None) their
-    structure's point: its own, else its commune's. Structure writes that move a card should call it."""
+    structure's point (its own, else its commune's) and whether it is published. Any write that moves a
+    card or changes its status calls it, through ``actors.geo.map_sync`` (see ``exchange.apps``)."""
     point = (
         "(SELECT COALESCE(s.{axis}, c.{axis}) FROM actors_structure s "
         "LEFT JOIN territories_commune c ON c.id = s.commune_id WHERE s.id = exchange_listing.structure_id)"
+    )
+    published = (
+        "EXISTS (SELECT 1 FROM actors_structure s "
+        "WHERE s.id = exchange_listing.structure_id AND s.status = %s)"
     )
     where, params = "", []
     for column, values in (("id", ids), ("structure_id", structure_ids)):
@@ -196,10 +244,10 @@ def listings_locate(
             where, params = f"WHERE {column} IN ({', '.join(['%s'] * len(values))})", values
     sql = (
         f"UPDATE exchange_listing SET latitude = {point.format(axis='latitude')}, "  # noqa: S608
-        f"longitude = {point.format(axis='longitude')} {where}"
+        f"longitude = {point.format(axis='longitude')}, structure_published = {published} {where}"
     )
     with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [Status.PUBLISHED.value, *params])
 
 
 # -- queries --------------------------------------------------------------------------------------------
@@ -241,15 +289,22 @@ def postgres_expression(groups: list[list[tuple[str, str, bool]]], *, any_group:
 
 
 def expanded_filter(
-    queryset: QuerySet, index: TextIndex, groups: list[list[tuple[str, str, bool]]], *, any_group=False
+    queryset: QuerySet,
+    index: TextIndex,
+    groups: list[list[tuple[str, str, bool]]],
+    *,
+    any_group=False,
+    terms: Sequence[Sequence[str]] = (),
 ) -> TextMatch:
-    """``queryset`` narrowed to the rows of ``index`` matching ``groups`` (see ``_expanded``), with how to
-    rank them. On SQLite the match list is tested as a set ("+ 0"): the other filters go first."""
+    """``queryset`` narrowed to the rows of ``index`` matching ``groups`` (see ``_expanded``) and the filter
+    ``terms`` (see ``actors.search.text_filter``), with how to rank them (on the words). On SQLite the
+    match list is tested as a set ("+ 0"): the other filters go first."""
     if connection.vendor == "postgresql":
         tsquery = postgres_expression(groups, any_group=any_group)
+        full = f"({tsquery}) & {postgres_filter_terms(terms)}" if terms else tsquery
         vector = f'{{table}}."{index.vector_column}"'
         condition = OwnTableSQL(
-            f"{vector} @@ to_tsquery('essaim_french', %s)", (tsquery,), output_field=BooleanField()
+            f"{vector} @@ to_tsquery('essaim_french', %s)", (full,), output_field=BooleanField()
         )
         return TextMatch(
             queryset.filter(condition),
@@ -257,33 +312,50 @@ def expanded_filter(
             rank_params=(tsquery,),
         )
     expression = sqlite_expression(groups, any_group=any_group)
+    if terms:
+        expression = f"({expression}) AND {sqlite_filter_terms(terms)}"
     fts = index.fts_table
     matches = f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s"  # noqa: S608 (names from TextIndex)
     ids = RawSQL(matches, (expression,))  # noqa: S611
-    return TextMatch(queryset.filter(pk__in=ids), sqlite_match=expression)
+    # Every alternative of every word scores (see ``rank_by_documents``).
+    scored = tuple((token, prefix) for alternatives in groups for _word, token, prefix in alternatives)
+    return TextMatch(queryset.filter(pk__in=ids), sqlite_match=expression, sqlite_terms=scored)
 
 
-def _has_match(match: TextMatch) -> bool:
-    """Whether the text matches anything. SQLite: asked of the FTS index alone (the selection's joins
-    would read every match); typo tolerance is for words the index does not know at all."""
+def _has_match(match: TextMatch, groups: list[list[tuple[str, str, bool]]]) -> bool:
+    """Whether any listing's document matches the text, asked of the text index alone: typo tolerance is
+    for words the index does not know at all, and with the selection's filters a query with no result
+    would read every match of the words (on PostgreSQL, a sequential scan of the table for "LIMIT 1")."""
     if match.sqlite_match:
         fts = LISTING_INDEX.fts_table
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT 1 FROM {fts} WHERE {fts} MATCH %s LIMIT 1", [match.sqlite_match])  # noqa: S608
             return cursor.fetchone() is not None
-    return match.queryset.exists()
+    from essaim.exchange.models import Listing
+
+    return expanded_filter(Listing.objects.order_by(), LISTING_INDEX, groups).queryset.exists()
 
 
-def listing_filter(queryset: QuerySet, text: str, *, synonyms: Synonyms | None = None) -> TextMatch:
+def listing_filter(
+    queryset: QuerySet,
+    text: str,
+    *,
+    synonyms: Synonyms | None = None,
+    terms: Sequence[Sequence[str]] = (),
+) -> TextMatch:
     """The listings of ``queryset`` matching every word of ``text`` (or one of its synonyms), stemmed,
     accent- and case-insensitive, the last word also as a prefix. With no result, typo-tolerant results
-    (``approximate``) when some come close. An empty query matches everything."""
+    (``approximate``) when some come close. An empty query matches everything.
+
+    ``terms`` (``listing_filter_terms``) repeat filters of ``queryset`` for the text index to answer with
+    the words: without them the database reads every match of the words to test the filters. The typo
+    tolerant retry does without them, hence ``queryset`` must hold the same filters."""
     words = query_words(text)
     if not words:
         return TextMatch(queryset)
     groups = _expanded(words, synonyms if synonyms is not None else current_synonyms())
-    match = expanded_filter(queryset, LISTING_INDEX, groups)
-    if not _has_match(match):
+    match = expanded_filter(queryset, LISTING_INDEX, groups, terms=terms)
+    if not _has_match(match, groups):
         return typo_filter(queryset, LISTING_INDEX, text) or match
     return match
 
@@ -318,34 +390,47 @@ RANK_WINDOW = 500
 # SQLite: FTS rowids read per step while collecting the window (each step is checked against the selection).
 WINDOW_STEP = 4000
 WINDOW_SCAN_MAX = 40_000
-# Totals above this are cached for a few minutes, as the directory does (counting is the slowest part).
-COUNT_CACHE_ABOVE = 5000
-COUNT_CACHE_SECONDS = 300
-# Timestamps (the expiry filter's "now") are left out of the cache key: a total a few minutes old is fine.
-_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d)?")
+# PostgreSQL: the newest matches are collected over id ranges from the newest, the first this wide, the
+# next ones sized on the density of matches seen so far: only the matches of the ranges read are fetched,
+# where "ORDER BY id DESC" over the whole match would read every match of a common word.
+WINDOW_SPAN = 5_000
+# Matches are counted up to COUNT_CAP: beyond, the list says « plus de 1 000 annonces » and its pages stop
+# there. Counting every match of a common word was the slowest part of a search, and nobody reads 50 pages.
+COUNT_CAP = 1000
 
 
 class RankedListings:
     """A page-able selection of listings for ``django.core.paginator.Paginator`` (``count()`` and
-    slicing), best first: the newest ``RANK_WINDOW`` matches ranked by relevance (bm25 on SQLite, ts_rank on
-    PostgreSQL), then the older matches, newest first."""
+    slicing), best first: the newest ``RANK_WINDOW`` matches ranked by relevance (BM25 on SQLite, ts_rank
+    on PostgreSQL), then the older matches, newest first. ``count()`` stops at ``COUNT_CAP`` (``capped`` is
+    then true, and the pages stop there).
+
+    Both counting and ranking start from the newest matches, collected once (``_collect``) from the text
+    index: neither reads every match of a common word."""
 
     def __init__(self, queryset: QuerySet, match: TextMatch, related: Sequence[str] = ()):
         self.queryset, self.match, self.related = queryset, match, related
+        self.capped = False
         self._count = None
+        self._newest: list[int] = []  # ids of the newest matches, newest first, at most COUNT_CAP
+        self._complete = True  # False: older matches than ``_newest`` may exist below the cap
         self._window = None
 
     def count(self) -> int:
         if self._count is None:
-            query = self.match.queryset.order_by().values("pk").query
-            sql, params = query.sql_with_params()
-            source = _TIMESTAMP.sub("now", repr((sql, [str(param) for param in params])))
-            key = "essaim:listing-count:" + hashlib.sha256(source.encode()).hexdigest()[:32]
-            self._count = cache.get(key)
-            if self._count is None:
-                self._count = self.match.queryset.count()
-                if self._count > COUNT_CACHE_ABOVE:
-                    cache.set(key, self._count, COUNT_CACHE_SECONDS)
+            limit = COUNT_CAP + 1
+            if self.match.sqlite_match:
+                found, self._complete = self._collect_sqlite(limit)
+            else:
+                found = self._collect_postgres(limit)
+            self._newest = found[:COUNT_CAP]
+            if self._complete:
+                total = len(found)
+            else:
+                # The index scan stopped early (a selection much narrower than the text): counted in SQL.
+                total = len(self.match.queryset.order_by().values_list("pk", flat=True)[:limit])
+            self.capped = total > COUNT_CAP
+            self._count = min(total, COUNT_CAP)
         return self._count
 
     def __len__(self) -> int:
@@ -354,53 +439,72 @@ class RankedListings:
     def window(self) -> list[int]:
         """Ids of the newest RANK_WINDOW matches, best first."""
         if self._window is None:
-            newest = self._newest_sqlite() if self.match.sqlite_match else self._newest()
+            self.count()
+            newest = self._newest[:RANK_WINDOW]
             self._window = self._ranked(newest) if newest else []
         return self._window
 
-    def _newest(self) -> list[int]:
-        return list(self.match.queryset.order_by("-pk").values_list("pk", flat=True)[:RANK_WINDOW])
+    def _collect_postgres(self, limit: int) -> list[int]:
+        """Ids of the newest ``limit`` matches, newest first, read range by range (see WINDOW_SPAN).
 
-    def _newest_sqlite(self) -> list[int]:
-        # The FTS doclist read backwards, a step at a time, each step checked against the selection: the
-        # selection itself (every listed listing, with its structure) is never materialised.
+        Each range is read whole and sorted here: with "ORDER BY id DESC LIMIT n" the planner walks the
+        primary key testing every row whenever it overestimates the matches (words and filters that never
+        go together), the whole table when there are none."""
+        top = self.queryset.model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        found: list[int] = []
+        upper, span = top + 1, WINDOW_SPAN
+        while len(found) < limit and upper > 0:
+            lower = max(0, upper - span)
+            step = self.match.queryset.filter(pk__gte=lower, pk__lt=upper).order_by()
+            found += sorted(step.values_list("pk", flat=True), reverse=True)
+            # The next range should hold what is missing at the density seen so far, with a margin; the
+            # rest of the table when nothing matched yet (the text index then finds the few older ones).
+            read = top + 1 - lower
+            span = int((limit - len(found)) * read / len(found) * 1.3) + 1 if found else lower
+            upper = lower
+        return found[:limit]
+
+    def _collect_sqlite(self, limit: int) -> tuple[list[int], bool]:
+        """Ids of the newest ``limit`` matches, newest first, and whether that is all there is to know
+        (``limit`` found, or every match read). The FTS doclist is read backwards a step at a time, each step
+        checked against the selection, at most WINDOW_SCAN_MAX ids: the selection itself (every listed
+        listing) is never read whole."""
         fts, found, before, scanned = LISTING_INDEX.fts_table, [], None, 0
-        step_size = RANK_WINDOW + RANK_WINDOW // 5
+        # A broad selection keeps nearly every match: the first step asks for little more than needed.
+        step_size = limit + limit // 5
+        model = self.queryset.model
         with connection.cursor() as cursor:
-            while len(found) < RANK_WINDOW and scanned < WINDOW_SCAN_MAX:
+            while len(found) < limit:
+                if scanned >= WINDOW_SCAN_MAX:
+                    return found, False
                 bound = "" if before is None else "AND rowid < %s "
                 cursor.execute(
                     f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s {bound}ORDER BY rowid DESC LIMIT %s",  # noqa: S608
-                    # A broad selection keeps nearly every match: the first step asks for little more.
                     [self.match.sqlite_match, *([] if before is None else [before]), step_size],
                 )
                 step = [row[0] for row in cursor.fetchall()]
-                if not step:
-                    break
                 scanned += len(step)
-                before = step[-1]
-                kept = set(self.queryset.filter(pk__in=step).values_list("pk", flat=True))
-                found += [pk for pk in step if pk in kept]
+                if step:
+                    before = step[-1]
+                    # Each id looked up, then tested against the selection: SQLite would rather walk the
+                    # status index over every listed listing.
+                    selected = Exists(self.queryset.filter(pk=OuterRef("pk")))
+                    kept = set(
+                        model.objects.filter(pk__in=step).filter(selected).values_list("pk", flat=True)
+                    )
+                    found += [pk for pk in step if pk in kept]
                 if len(step) < step_size:
                     break  # the doclist is exhausted
                 step_size = WINDOW_STEP
-        return found[:RANK_WINDOW]
+        return found[:limit], True
 
     def _ranked(self, ids: list[int]) -> list[int]:
-        model = self.queryset.model
         if self.match.sqlite_match:
-            fts = LISTING_INDEX.fts_table
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    # bm25() sorted outside, not "ORDER BY rank": FTS5 would rank every match first.
-                    f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s "  # noqa: S608
-                    f"AND rowid + 0 IN (SELECT value FROM json_each(%s)) ORDER BY bm25({fts}), rowid DESC",
-                    [self.match.sqlite_match, json.dumps(ids)],
-                )
-                return [row[0] for row in cursor.fetchall()]
+            # Scored here on the few documents: FTS5's bm25() would walk every match of the words.
+            return rank_by_documents(self.queryset.model, ids, self.match.sqlite_terms)
         rank = _rank_expression(self.match)
-        rows = model.objects.filter(pk__in=ids).annotate(search_rank=rank).order_by("-search_rank", "-pk")
-        return list(rows.values_list("pk", flat=True))
+        rows = self.queryset.model.objects.filter(pk__in=ids).annotate(search_rank=rank)
+        return list(rows.order_by("-search_rank", "-pk").values_list("pk", flat=True))
 
     def __getitem__(self, item):
         if not isinstance(item, slice):
@@ -412,23 +516,35 @@ class RankedListings:
             return list(self.match.queryset.select_related(*self.related)[start:stop])
         window = self.window()
         ids = window[start:stop]
+        if stop > len(window):
+            # Past the window: the older matches, newest first.
+            older_start, older_stop = max(0, start - len(window)), stop - len(window)
+            collected = self._newest[len(window) :]
+            ids += collected[older_start:older_stop]
+            if not self._complete and older_stop > len(collected):
+                older = self.match.queryset
+                if self._newest:
+                    older = older.filter(pk__lt=self._newest[-1])
+                older_ids = older.order_by("-pk").values_list("pk", flat=True)
+                ids += older_ids[max(0, older_start - len(collected)) : older_stop - len(collected)]
         rows = self.queryset.model.objects.filter(pk__in=ids).select_related(*self.related)
         by_id = {row.pk: row for row in rows}
-        items = [by_id[pk] for pk in ids if pk in by_id]
-        if stop > len(window) and len(window) == RANK_WINDOW:
-            older = self.match.queryset.filter(pk__lt=min(window)).order_by("-pk")
-            items += list(
-                older.select_related(*self.related)[max(0, start - len(window)) : stop - len(window)]
-            )
-        return items
+        return [by_id[pk] for pk in ids if pk in by_id]
 
 
-def listing_search(*, text: str, queryset: QuerySet | None = None, related: Sequence[str] = ()):
+def listing_search(
+    *,
+    text: str,
+    queryset: QuerySet | None = None,
+    related: Sequence[str] = (),
+    terms: Sequence[Sequence[str]] = (),
+):
     """The listings of ``queryset`` (listed ones by default) matching ``text``, best first: a
-    ``RankedListings`` to give to a ``Paginator``. Without text, ``queryset`` itself (its own order)."""
+    ``RankedListings`` to give to a ``Paginator``. Without text, ``queryset`` itself (its own order).
+    ``terms``: the filters of ``queryset`` as filter terms (see ``listing_filter``)."""
     from essaim.exchange.models import Listing
 
     queryset = Listing.objects.listed() if queryset is None else queryset
     if not query_words(text):
         return queryset.select_related(*related)
-    return RankedListings(queryset, listing_filter(queryset, text), related)
+    return RankedListings(queryset, listing_filter(queryset, text, terms=terms), related)

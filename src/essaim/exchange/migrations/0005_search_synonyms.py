@@ -87,6 +87,13 @@ def seed_synonyms(apps, schema_editor):
         SynonymGroup.objects.using(db).get_or_create(words=words)
 
 
+FILL_POINTS = """UPDATE exchange_listing SET
+    latitude = (SELECT COALESCE(s.latitude, c.latitude) FROM actors_structure s
+        LEFT JOIN territories_commune c ON c.id = s.commune_id WHERE s.id = exchange_listing.structure_id),
+    longitude = (SELECT COALESCE(s.longitude, c.longitude) FROM actors_structure s
+        LEFT JOIN territories_commune c ON c.id = s.commune_id WHERE s.id = exchange_listing.structure_id)"""
+
+
 def unseed_synonyms(apps, schema_editor):
     SynonymGroup = apps.get_model("exchange", "SynonymGroup")
     SynonymGroup.objects.using(schema_editor.connection.alias).filter(words__in=DEFAULT_SYNONYMS).delete()
@@ -95,7 +102,11 @@ def unseed_synonyms(apps, schema_editor):
 def fill_documents(apps, schema_editor):
     from essaim.exchange.search import listings_reindex
 
-    listings_reindex(using=schema_editor.connection.alias)
+    # The point is copied here with the SQL of this migration's time: today's ``listings_locate`` writes
+    # columns added later (0007).
+    listings_reindex(using=schema_editor.connection.alias, locate=False)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(FILL_POINTS)
 
 
 class Migration(migrations.Migration):

@@ -21,7 +21,7 @@ from essaim.exchange.access import (
 )
 from essaim.exchange.matching import listing_suggestions, structure_suggestions
 from essaim.exchange.models import Listing
-from essaim.exchange.search import listing_search
+from essaim.exchange.search import listing_filter_terms, listing_search
 from essaim.territories.models import Perimeter
 from essaim.www.exchange.forms import ALL_TERRITORIES, ListingFilterForm, ListingForm
 
@@ -66,13 +66,28 @@ def listing_list(request):
     filters = form.cleaned_data
     if filters.get("q"):
         # Full text with synonyms, best matches first (see exchange.search).
-        listings = listing_search(text=filters["q"], queryset=listings, related=("structure__commune",))
+        theme = filters.get("theme")
+        terms = listing_filter_terms(
+            direction=filters.get("sens"),
+            kind=filters.get("type"),
+            theme_ids=list(Theme.objects.filter(slug=theme).values_list("pk", flat=True)) if theme else None,
+        )
+        listings = listing_search(
+            text=filters["q"], queryset=listings, related=("structure__commune",), terms=terms
+        )
     else:
         listings = listings.select_related("structure__commune").order_by("-published_at", "-pk")
     page = Paginator(listings, PAGE_SIZE).get_page(request.GET.get("page"))
     query = data.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "perimeter": perimeter}
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "perimeter": perimeter,
+        # A text search counts up to exchange.search.COUNT_CAP matches: « plus de 1 000 annonces ».
+        "count_capped": getattr(listings, "capped", False),
+    }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "exchange/_listing_results.html", context)
     return render(request, "exchange/listing_list.html", context)
