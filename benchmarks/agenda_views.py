@@ -15,27 +15,14 @@ import datetime
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-_tmp = tempfile.TemporaryDirectory()
-Path(_tmp.name, "bench_views_settings.py").write_text(
-    "import os\n"
-    "os.environ.setdefault('SECRET_KEY', 'benchmark-only-insecure-key')\n"
-    "os.environ.setdefault('ESSAIM_HTTPS', 'false')\n"
-    "from essaim.settings.base import *  # noqa\n"
-    "ALLOWED_HOSTS = ['127.0.0.1', 'localhost', 'testserver']\n"
-    "STORAGES = {**STORAGES, 'staticfiles': "
-    "{'BACKEND': 'django.contrib.staticfiles.storage.StaticFilesStorage'}}\n"
-    "LOGGING = {'version': 1, 'disable_existing_loggers': False}\n"
-)
-sys.path.insert(0, _tmp.name)
-os.environ["DJANGO_SETTINGS_MODULE"] = "bench_views_settings"
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{_tmp.name}/bench.sqlite3")
-os.environ["ESSAIM_VAR_DIR"] = _tmp.name
+from bench_env import use_production_settings  # noqa: E402
+
+BENCH_DIR = use_production_settings("LOGGING = {'version': 1, 'disable_existing_loggers': False}\n")
 
 import django  # noqa: E402
 

@@ -32,30 +32,15 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-_tmp = tempfile.TemporaryDirectory()
-# Production settings plus what a benchmark needs: a settings module both this process and gunicorn load.
-Path(_tmp.name, "bench_settings.py").write_text(
-    "import os\n"
-    "os.environ.setdefault('SECRET_KEY', 'benchmark-only-insecure-key')\n"
-    "os.environ.setdefault('ESSAIM_HTTPS', 'false')\n"
-    "from essaim.settings.base import *  # noqa\n"
-    "ALLOWED_HOSTS = ['127.0.0.1', 'localhost', 'testserver']\n"
-    "STORAGES = {**STORAGES, 'staticfiles': "
-    "{'BACKEND': 'django.contrib.staticfiles.storage.StaticFilesStorage'}}\n"
-    "WHITENOISE_USE_FINDERS = True\n"
-    "STATIC_ROOT.mkdir(parents=True, exist_ok=True)\n"
-)
-sys.path.insert(0, _tmp.name)
-os.environ["DJANGO_SETTINGS_MODULE"] = "bench_settings"
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{_tmp.name}/bench.sqlite3")
-os.environ["ESSAIM_VAR_DIR"] = _tmp.name
+from bench_env import use_production_settings  # noqa: E402
+
+BENCH_DIR = use_production_settings()
 
 import django  # noqa: E402
 
@@ -109,7 +94,7 @@ def _start_server(access_log: Path, warm_up: list[str]) -> tuple[subprocess.Pope
     """A gunicorn like ``essaim serve``'s, once ``warm_up`` pages answered (long-lived workers have imported
     the code and compiled the templates)."""
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([_tmp.name, str(ROOT / "src")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(BENCH_DIR), str(ROOT / "src")])}
     server = subprocess.Popen(
         [
             sys.executable,
@@ -177,7 +162,7 @@ def bench_concurrent_registrations() -> None:
         capacity=PLACES,
     )
     connections.close_all()
-    access_log = Path(_tmp.name, "access.log")
+    access_log = BENCH_DIR / "access.log"
     path = f"/agenda/{event.slug}/inscription/"
     server, port = _start_server(access_log, ["/agenda/?territoire=tous", path])
     # One CSRF secret for every client: Django accepts the unmasked secret as the form's token.

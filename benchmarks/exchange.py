@@ -19,7 +19,6 @@ Then it times, on the database in use, and prints the median and p95 with the ma
 
 import argparse
 import datetime
-import os
 import random
 import statistics
 import subprocess
@@ -30,21 +29,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "essaim.settings.dev")
+from bench_env import use_production_settings  # noqa: E402
+
+# Production settings (DEBUG off): the pages are measured as a visitor gets them.
+use_production_settings()
 
 import django  # noqa: E402
 
 django.setup()
-
-from django.conf import settings  # noqa: E402
-
-settings.DEBUG = False  # the development settings log every query
 
 from benchmarks.directory import SLUG_PREFIX, percentile  # noqa: E402
 from benchmarks.directory import generate as generate_structures  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from essaim.actors.importers.base import BulkInserter  # noqa: E402
@@ -53,8 +52,11 @@ from essaim.core.text import normalize  # noqa: E402
 from essaim.exchange.matching import listing_suggestions, structure_suggestions  # noqa: E402
 from essaim.exchange.models import Listing  # noqa: E402
 from essaim.exchange.search import listing_document, listing_filter_terms, listing_search, listing_terms  # noqa: E402
+from essaim.territories.models import Perimeter  # noqa: E402
+from essaim.territories.services import perimeter_save  # noqa: E402
 
 BENCH_UNIT = "banc-echanges"  # marks the generated listings
+BENCH_PERIMETER = "banc-echanges"
 BATCH = 5000
 # (kind, title, description) of offers and needs, from the seeds' meetings.
 TEMPLATES = [
@@ -90,7 +92,17 @@ def generate_listings(count: int, rng: random.Random) -> None:
     each batch in its own transaction, so an interrupted run leaves usable data)."""
     structures = list(
         Structure.objects.filter(slug__startswith=SLUG_PREFIX)
-        .values_list("pk", "latitude", "longitude", "commune__latitude", "commune__longitude")
+        .values_list(
+            "pk",
+            "latitude",
+            "longitude",
+            "commune__latitude",
+            "commune__longitude",
+            "commune_id",
+            "commune__code",
+            "commune__departement_id",
+            "commune__epci_id",
+        )
         .order_by("pk")[:1_000_000]
     )
     if not structures:
@@ -118,12 +130,13 @@ def generate_listings(count: int, rng: random.Random) -> None:
             "latitude",
             "longitude",
             "structure_published",
+            "commune_id",
         ),
     )
     theme_inserter = BulkInserter(Listing.themes.through, ("listing_id", "theme_id"))
     batch, chosen_themes = [], []
     for index in range(count):
-        pk, lat, lon, commune_lat, commune_lon = rng.choice(structures)
+        pk, lat, lon, commune_lat, commune_lon, commune, code, departement, epci = rng.choice(structures)
         kind, title, description = rng.choice(TEMPLATES)
         direction = rng.choice(("offer", "need"))
         picked = rng.sample(themes, k=rng.randint(0, 2))
@@ -152,11 +165,19 @@ def generate_listings(count: int, rng: random.Random) -> None:
                     title=title,
                     description=description,
                     themes=[t for _p, t in picked],
-                    filters=listing_terms(direction=direction, kind=kind, theme_ids=[p for p, _t in picked]),
+                    filters=listing_terms(
+                        direction=direction,
+                        kind=kind,
+                        theme_ids=[p for p, _t in picked],
+                        commune_code=code,
+                        departement=departement,
+                        epci=epci,
+                    ),
                 ),
                 lat if lat is not None else commune_lat,
                 lon if lon is not None else commune_lon,
                 True,  # the directory benchmark's structures are all published
+                commune,
             )
         )
         chosen_themes.append(picked)
@@ -185,7 +206,7 @@ def timed(label: str, function, requests: int) -> None:
         function(index)
         timings.append((time.perf_counter() - start) * 1000)
     print(
-        f"  {label:<48} médiane {statistics.median(timings):6.1f} ms, "
+        f"  {label:<50} médiane {statistics.median(timings):6.1f} ms, "
         f"p95 {percentile(timings, 0.95):6.1f} ms, max {max(timings):6.1f} ms",
         flush=True,
     )
@@ -254,6 +275,30 @@ def main():
         list(Paginator(result, 20).get_page(1).object_list)
 
     timed("recherche d'annonces (texte + sens + type)", search_filtered, args.requests)
+
+    # The public list page as a visitor gets it (view, template), on a département-sized perimeter too.
+    perimeter = Perimeter.objects.filter(slug=BENCH_PERIMETER).first() or perimeter_save(
+        slug=BENCH_PERIMETER, name="Banc offres et besoins", kind="custom", departement_codes=["31"]
+    )
+    client = Client()  # "testserver": benchmarks.directory narrows ALLOWED_HOSTS to it
+    pages = [
+        ("page de la liste, sans texte, tous territoires", {"territoire": "tous"}),
+        ("page de la liste, sans texte, un département", {"territoire": perimeter.slug}),
+        ("page de la liste, texte, un département", {"territoire": perimeter.slug, "q": None}),
+        ("page de la liste, texte + type, tous territoires", {"territoire": "tous", "q": None, "type": None}),
+    ]
+    for label, params in pages:
+
+        def page(index, params=params):
+            query = dict(params)
+            if "q" in query:
+                query["q"] = QUERIES[index % len(QUERIES)]
+            if "type" in query:
+                query["type"] = TEMPLATES[index % len(TEMPLATES)][0]
+            response = client.get("/offres-besoins/", query)
+            assert response.status_code == 200, response.status_code
+
+        timed(label, page, args.requests)
     print(f"charge en fin de mesure : {load()}")
 
 

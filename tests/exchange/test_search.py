@@ -8,6 +8,7 @@ from django.urls import reverse
 from essaim.exchange import services
 from essaim.exchange.models import Listing
 from essaim.exchange.search import listing_filter_terms, listing_search
+from essaim.territories.services import perimeter_save
 from tests.exchange.conftest import make_listing
 from tests.factories import StructureFactory
 
@@ -146,8 +147,26 @@ def test_listings_follow_their_structure_when_its_card_moves(communes, people):
     listing = make_listing(structure=structure)
     assert (listing.latitude, listing.longitude) == (44.161, 1.537)
 
+    assert listing.commune == communes["Caussade"]
+
     structure_update(structure=structure, actor=None, commune=communes["Nontron"])
     assert Listing.objects.values_list("latitude", "longitude").get(pk=listing.pk) == (45.529, 0.662)
+    # The commune too, hence the territory filter of the list.
+    assert Listing.objects.get(pk=listing.pk).commune == communes["Nontron"]
+    nontron = perimeter_save(slug="nontron", name="Nontron", kind="custom", commune_codes=["24311"])
+    caussade = perimeter_save(slug="caussade", name="Caussade", kind="custom", commune_codes=["82037"])
+    assert list(Listing.objects.in_perimeter(nontron)) == [listing]
+    assert list(Listing.objects.in_perimeter(caussade)) == []
+
+    # The text index holds the territory too: a search within a perimeter follows the move.
+    def found_in(perimeter):
+        queryset = Listing.objects.listed().in_perimeter(perimeter)
+        terms = listing_filter_terms(perimeter=perimeter)
+        return [item.pk for item in listing_search(text="camion", queryset=queryset, terms=terms)]
+
+    assert found_in(nontron) == [listing.pk] and found_in(caussade) == []
+    structure_update(structure=structure, actor=None, commune=communes["Caussade"])
+    assert found_in(nontron) == [] and found_in(caussade) == [listing.pk]
     structure_update(structure=structure, actor=None, latitude=44.5, longitude=1.0)
     assert Listing.objects.values_list("latitude", "longitude").get(pk=listing.pk) == (44.5, 1.0)
 
@@ -233,6 +252,10 @@ def test_the_count_stops_at_the_cap_and_pages_keep_the_newest_first(client, peop
     response = client.get(reverse("exchange:list"), {"q": "camion", "territoire": "tous"})
     assert "Plus de" not in response.content.decode()
     assert response.context["page"].paginator.count == 1
+    # Without text too: newest published first, counted up to the cap.
+    response = client.get(reverse("exchange:list"), {"territoire": "tous"})
+    assert "Plus de 4 annonces" in response.content.decode()
+    assert titles(response)[:2] == ["Camion", "Tente n° 5"]
 
 
 def test_searches_with_no_match_under_the_filters_give_no_typo_guess(people):

@@ -506,7 +506,14 @@ def rank_by_documents(model, ids: list, terms: Sequence[tuple[str, bool]]) -> li
     ties by id. FTS5's own ``rank`` would compute each term's document frequency over the whole index first
     (a scan of every card holding a common word or a filter term); every row here holds every term, so that
     frequency would only weigh the terms against each other. ``terms``: (stem, also as a prefix)."""
-    rows = list(_with_ids(model.objects.all(), ids).values_list("pk", "search_document"))
+    return rank_documents(
+        list(_with_ids(model.objects.all(), ids).values_list("pk", "search_document")), terms
+    )
+
+
+def rank_documents(rows: Sequence[tuple], terms: Sequence[tuple[str, bool]]) -> list:
+    """The ids of ``rows`` ((id, stored stemmed document)) best first, as ``rank_by_documents`` scores
+    them."""
     if not rows:
         return []
     tokenised = [(pk, document.split()) for pk, document in rows]
@@ -1010,16 +1017,22 @@ def _filter_terms(filters: StructureFilters, taxonomy: _Taxonomy) -> list[list[s
         if values:
             groups.append([filter_term(kind, value) for value in values])
     if filters.perimeter is not None:
-        from essaim.territories.models import Perimeter
-
-        perimeter_id = getattr(filters.perimeter, "pk", filters.perimeter)
-        changed = getattr(filters.perimeter, "updated_at", None)
-        if changed is None:
-            changed = Perimeter.objects.filter(pk=perimeter_id).values_list("updated_at", flat=True).first()
-        # A perimeter changes rarely: its terms are cached a few minutes, keyed by its last change.
-        key = f"essaim:perimeter-terms:{perimeter_id}:{changed.isoformat() if changed else ''}"
-        groups.append(cache.get_or_set(key, lambda: _perimeter_terms(perimeter_id), FACET_CACHE_SECONDS))
+        groups.append(perimeter_terms(filters.perimeter))
     return groups
+
+
+def perimeter_terms(perimeter) -> list[str]:
+    """The filter terms of ``perimeter`` (an instance or an id), any of which a document must hold to be
+    in it (see ``_perimeter_terms``). A perimeter changes rarely: cached a few minutes, keyed by its last
+    change."""
+    from essaim.territories.models import Perimeter
+
+    perimeter_id = getattr(perimeter, "pk", perimeter)
+    changed = getattr(perimeter, "updated_at", None)
+    if changed is None:
+        changed = Perimeter.objects.filter(pk=perimeter_id).values_list("updated_at", flat=True).first()
+    key = f"essaim:perimeter-terms:{perimeter_id}:{changed.isoformat() if changed else ''}"
+    return cache.get_or_set(key, lambda: _perimeter_terms(perimeter_id), FACET_CACHE_SECONDS)
 
 
 def _perimeter_terms(perimeter_id) -> list[str]:

@@ -14,6 +14,7 @@ class ExchangeConfig(AppConfig):
 
 
 def _follow_structures(structure_ids: list[int]) -> None:
-    from essaim.exchange.search import listings_locate
+    from essaim.exchange.search import listings_reindex
 
-    listings_locate(structure_ids=structure_ids)
+    # The documents hold the commune's filter terms: rewritten too (only those that change are written).
+    listings_reindex(structure_ids=structure_ids)

@@ -10,7 +10,6 @@ candidates come from the Annuaire's full-text index (``essaim.actors.search``) w
 """
 
 import datetime
-import json
 import math
 from dataclasses import dataclass, field
 
@@ -18,10 +17,10 @@ from django.db import connection
 from django.db.models import BooleanField, Exists, F, FloatField, OuterRef, Q
 from django.utils import formats
 
-from essaim.actors.search import STRUCTURE_INDEX, OwnTableSQL, stem
+from essaim.actors.search import STRUCTURE_INDEX, OwnTableSQL, rank_documents, stem
 from essaim.core.text import normalize
 from essaim.exchange.models import Direction, Kind, Listing
-from essaim.exchange.search import Synonyms, current_synonyms, expanded_filter
+from essaim.exchange.search import Synonyms, current_synonyms, postgres_expression
 
 # Short French words that say nothing about what is offered or needed.
 _STOP_WORDS_TEXT = """
@@ -284,32 +283,32 @@ def _nearby_structures(point: tuple[float, float], radius_km: float):
 
 
 def _text_candidates(nearby, groups, limit: int) -> list[int]:
-    """Ids of the best ``limit`` structures of ``nearby`` whose card matches any group (bm25 on SQLite,
-    ts_rank on PostgreSQL)."""
-    match = expanded_filter(nearby, STRUCTURE_INDEX, groups, any_group=True)
-    if match.sqlite_match:
-        # The box walked through its indexes, each card tested against the set of text matches ("+ 0"),
-        # then only those ranked by the FTS table.
-        fts = STRUCTURE_INDEX.fts_table
-        matches = OwnTableSQL(
-            f'{{table}}."id" + 0 IN (SELECT rowid FROM {fts} WHERE {fts} MATCH %s)',  # noqa: S608
-            (match.sqlite_match,),
-            output_field=BooleanField(),
-        )
-        ids = list(nearby.filter(matches).values_list("pk", flat=True)[:MAX_STRUCTURE_SCAN])
-        if not ids:
-            return []
-        with connection.cursor() as cursor:
-            cursor.execute(
-                # bm25() sorted outside, not "ORDER BY rank": FTS5 would rank every match of the words
-                # before the membership test.
-                f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s "  # noqa: S608
-                f"AND rowid + 0 IN (SELECT value FROM json_each(%s)) ORDER BY bm25({fts}) LIMIT %s",
-                [match.sqlite_match, json.dumps(ids), limit],
-            )
-            return [row[0] for row in cursor.fetchall()]
-    rank = OwnTableSQL(match.rank_sql, match.rank_params, output_field=FloatField())
-    ranked = match.queryset.annotate(search_rank=rank).order_by("-search_rank", "pk")
+    """Ids of the best ``limit`` structures of ``nearby`` whose card matches any group (BM25 on SQLite,
+    ts_rank on PostgreSQL). Each card of the box is tested on its own document: the words of a listing and
+    their synonyms, OR-ed, match a good share of the country's cards, and reading every match from the text
+    index costs more than testing the few thousand cards of a box (the reach steps keep boxes small where
+    cards are dense)."""
+    if connection.vendor == "sqlite":
+        # SQLite's documents are stemmed words: matched and scored here (see actors.search.rank_documents).
+        stems = {token for alternatives in groups for _word, token, _prefix in alternatives}
+        rows = [
+            (pk, document)
+            for pk, document in nearby.values_list("pk", "search_document")[:MAX_STRUCTURE_SCAN]
+            if not stems.isdisjoint(document.split())
+        ]
+        return rank_documents(rows, [(token, False) for token in sorted(stems)])[:limit]
+    tsquery = postgres_expression(groups, any_group=True)
+    vector = f'{{table}}."{STRUCTURE_INDEX.vector_column}"'
+    condition = OwnTableSQL(
+        # "coalesce" keeps the planner off the text index.
+        f"coalesce({vector}, ''::tsvector) @@ to_tsquery('essaim_french', %s)",
+        (tsquery,),
+        output_field=BooleanField(),
+    )
+    rank = OwnTableSQL(
+        f"ts_rank({vector}, to_tsquery('essaim_french', %s))", (tsquery,), output_field=FloatField()
+    )
+    ranked = nearby.filter(condition).annotate(search_rank=rank).order_by("-search_rank", "pk")
     return list(ranked.values_list("pk", flat=True)[:limit])
 
 
@@ -333,20 +332,17 @@ def _scored_cards(listing, own_point, reach, radius, own_terms, own_themes, syno
     if not ids:
         return []
 
-    columns = ("pk", "name", "acronym", "description", "naf_label", "latitude", "longitude")
-    rows = Structure.objects.filter(pk__in=ids).values_list(
-        *columns, "commune__latitude", "commune__longitude"
-    )
+    # The map point of a published card is its own point, else its commune's (see actors.geo): no join.
+    columns = ("pk", "name", "acronym", "description", "naf_label", "map_lat", "map_lon")
+    rows = Structure.objects.filter(pk__in=ids).order_by().values_list(*columns)
     themes_of: dict[int, list[int]] = {}
     for structure_id, theme_id in Structure.themes.through.objects.filter(
         structure_id__in=ids, theme_id__in=list(own_themes)
     ).values_list("structure_id", "theme_id"):
         themes_of.setdefault(structure_id, []).append(theme_id)
     scored = []
-    for pk, name, acronym, description, naf_label, lat, lon, commune_lat, commune_lon in rows:
+    for pk, name, acronym, description, naf_label, lat, lon in rows:
         point = (lat, lon) if lat is not None and lon is not None else None
-        if point is None and commune_lat is not None and commune_lon is not None:
-            point = (commune_lat, commune_lon)
         distance = haversine_km(own_point, point) if point is not None else None
         if distance is not None and distance > reach:
             continue
@@ -366,17 +362,16 @@ def _scored_cards(listing, own_point, reach, radius, own_terms, own_themes, syno
     scored.sort(key=lambda s: (-s[0], s[1] if s[1] is not None else math.inf, s[2]))
     # Structures already posting a counterpart are among the listing suggestions: checked on the best only.
     best = scored[: limit * 3]
-    posting = set(
-        Listing.objects.listed()
-        .filter(
-            structure_id__in=[pk for _s, _d, pk, _r in best],
-            direction=_counterpart(listing),
-            kind=listing.kind,
-        )
-        .values_list("structure_id", flat=True)
+    # Their listings read through the structure index alone, the kind checked here: given "kind = ?" too,
+    # SQLite would walk every listing of that kind.
+    theirs = Listing.objects.filter(structure_id__in=[pk for _s, _d, pk, _r in best]).values_list(
+        "pk", "direction", "kind"
     )
-    best = [item for item in best if item[2] not in posting][:limit]
-    return best
+    counterparts = [
+        pk for pk, direction, kind in theirs if (direction, kind) == (_counterpart(listing), listing.kind)
+    ]
+    posting = set(Listing.objects.listed().filter(pk__in=counterparts).values_list("structure_id", flat=True))
+    return [item for item in best if item[2] not in posting][:limit]
 
 
 def structure_suggestions(*, listing: Listing, limit: int = 5) -> list[StructureSuggestion]:

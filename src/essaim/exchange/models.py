@@ -2,10 +2,11 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import formats, timezone
 
 from essaim.actors.models import Structure, Theme
+from essaim.territories.models import Commune, PerimeterCommune
 
 
 def format_euros(cents: int | None) -> str:
@@ -82,6 +83,17 @@ class ListingQuerySet(models.QuerySet):
             hidden_at__isnull=True,  # hidden by a facilitator (exchange.moderation)
         )
 
+    def in_perimeter(self, perimeter):
+        """Listings of structures whose commune is in ``perimeter`` (through the listings' copy of it)."""
+        return self.filter(
+            commune_id__in=PerimeterCommune.objects.filter(perimeter=perimeter).values("commune_id")
+        )
+
+    def with_any_theme(self, theme_ids):
+        """Listings with at least one of ``theme_ids`` (each listed once)."""
+        through = Listing.themes.through.objects.filter(listing_id=OuterRef("pk"), theme_id__in=theme_ids)
+        return self.filter(Exists(through))
+
     def of_structure(self, structure):
         return self.filter(structure=structure)
 
@@ -136,9 +148,18 @@ class Listing(models.Model):
     search_document = models.TextField("document de recherche", blank=True, default="", editable=False)
     latitude = models.FloatField("latitude", null=True, blank=True, editable=False)
     longitude = models.FloatField("longitude", null=True, blank=True, editable=False)
-    # A copy of « its structure is published », kept with the point (``listings_locate``): the public
-    # lists and the search filter on it without joining a million cards for every text match.
+    # Copies of « its structure is published » and of its structure's commune, kept with the point
+    # (``listings_locate``): the public lists and the search filter on them without joining a million cards.
     structure_published = models.BooleanField("structure publiée", default=False, editable=False)
+    commune = models.ForeignKey(
+        Commune,
+        verbose_name="commune de la structure",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     # Moderation (see ``exchange.moderation``): a hidden listing leaves the public pages whatever its
     # status; its structure's members still see it, and statistics still count it.
     hidden_at = models.DateTimeField("masquée le", null=True, blank=True, editable=False)
@@ -160,8 +181,14 @@ class Listing(models.Model):
         verbose_name_plural = "offres et besoins"
         ordering = ["-published_at", "-pk"]
         indexes = [
-            models.Index(fields=["status", "expires_at"], name="exchange_listing_status"),
+            # Expiry date first: the daily expiry and reminders read a range of dates, and the public lists'
+            # "status = published" (most listings) is better served by the list's order (SQLite, without
+            # statistics, would otherwise walk this index over every listed listing, then sort them).
+            models.Index(fields=["expires_at", "status"], name="exchange_listing_expiry"),
             models.Index(fields=["kind", "direction", "latitude"], name="exchange_listing_match"),
+            # The public list's order, newest published first; also within one kind (its most used filter).
+            models.Index(fields=["published_at", "id"], name="exchange_listing_newest"),
+            models.Index(fields=["kind", "published_at", "id"], name="exchange_listing_kind_newest"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -22,12 +22,14 @@ from essaim.actors.search import (
     TextIndex,
     TextMatch,
     filter_term,
+    perimeter_terms,
     postgres_filter_terms,
     query_words,
     rank_by_documents,
     sqlite_filter_terms,
     stem,
     stemmed,
+    structure_terms,
     typo_filter,
 )
 from essaim.core.text import normalize
@@ -148,21 +150,35 @@ def listing_document(
     return " ".join([*parts, *filters])
 
 
-def listing_terms(*, direction: str, kind: str, theme_ids: Iterable[int] = ()) -> list[str]:
+def listing_terms(
+    *,
+    direction: str,
+    kind: str,
+    theme_ids: Iterable[int] = (),
+    commune_code: str = "",
+    departement=None,
+    epci=None,
+) -> list[str]:
     """The filter terms written in a listing's document (see ``actors.search.filter_term``): its direction,
-    kind and themes, so that the text index answers a search's filters in the same lookup as its words."""
+    kind, themes and its structure's commune (code, département, EPCI, as the directory's documents), so
+    that the text index answers a search's filters in the same lookup as its words."""
     return [
         filter_term("s", direction),
         filter_term("k", kind),
         *(filter_term("t", pk) for pk in sorted(theme_ids)),
+        *structure_terms(commune_code=commune_code or "", departement=departement or "", epci=epci),
     ]
 
 
 def listing_filter_terms(
-    *, direction: str | None = None, kind: str | None = None, theme_ids: Iterable[int] | None = None
+    *,
+    direction: str | None = None,
+    kind: str | None = None,
+    theme_ids: Iterable[int] | None = None,
+    perimeter=None,
 ) -> list[list[str]]:
-    """The filter terms of a search for listings of this direction, kind and one of these themes (each
-    optional), for ``listing_search``: groups OR-ed within, AND-ed together."""
+    """The filter terms of a search for listings of this direction, kind, one of these themes and in this
+    perimeter (each optional), for ``listing_search``: groups OR-ed within, AND-ed together."""
     groups = []
     if direction:
         groups.append([filter_term("s", direction)])
@@ -170,16 +186,35 @@ def listing_filter_terms(
         groups.append([filter_term("k", kind)])
     if theme_ids is not None:
         groups.append([filter_term("t", pk) for pk in sorted(theme_ids)])
+    if perimeter is not None:
+        groups.append(perimeter_terms(perimeter))
     return groups
 
 
 def listings_reindex(
-    *, ids: Iterable[int] | None = None, using: str = "default", locate: bool = True
+    *,
+    ids: Iterable[int] | None = None,
+    structure_ids: Iterable[int] | None = None,
+    using: str = "default",
+    locate: bool = True,
 ) -> None:
-    """Rewrite the search document of the given listings (all when ``ids`` is None) from their title,
-    description and themes, and (with ``locate``) their copy of their structure's point and status (see
-    ``listings_locate``). Raw SQL, so a migration can call it whatever the model's state."""
+    """Rewrite the search document of the given listings (those of ``structure_ids``; all when both are
+    None) from their title, description, themes and the filter terms of ``listing_terms``, after (with
+    ``locate``) copying their structure's point, commune and status (see ``listings_locate``). Raw SQL, so
+    that migration 0008 can call it whatever the model's state: a change here that reads a later column
+    must freeze that call first."""
     conn = connections[using]
+    if structure_ids is not None:
+        structure_ids = [int(pk) for pk in structure_ids]
+        if not structure_ids:
+            return
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM exchange_listing "  # noqa: S608
+                f"WHERE structure_id IN ({', '.join(['%s'] * len(structure_ids))})",
+                structure_ids,
+            )
+            ids = [row[0] for row in cursor.fetchall()]
     where, params = "", []
     if ids is not None:
         ids = [int(pk) for pk in ids]
@@ -190,8 +225,9 @@ def listings_reindex(
         listings_locate(ids=ids, using=using)
     with conn.cursor() as cursor:
         cursor.execute(
-            "SELECT l.id, l.title, l.description, l.direction, l.kind, l.search_document "  # noqa: S608
-            f"FROM exchange_listing l {where}",
+            "SELECT l.id, l.title, l.description, l.direction, l.kind, l.search_document, "  # noqa: S608
+            "c.code, c.departement_id, c.epci_id "
+            f"FROM exchange_listing l LEFT JOIN territories_commune c ON c.id = l.commune_id {where}",
             params,
         )
         rows = cursor.fetchall()
@@ -206,13 +242,21 @@ def listings_reindex(
             )
             for listing_id, theme_id, label in cursor.fetchall():
                 themes.setdefault(listing_id, []).append((theme_id, label))
-        for pk, title, description, direction, kind, old in rows:
+        for pk, title, description, direction, kind, old, code, departement, epci in rows:
             own = themes.get(pk, ())
+            terms = listing_terms(
+                direction=direction,
+                kind=kind,
+                theme_ids=[theme_id for theme_id, _label in own],
+                commune_code=code,
+                departement=departement,
+                epci=epci,
+            )
             document = listing_document(
                 title=title,
                 description=description,
                 themes=[label for _pk, label in own],
-                filters=listing_terms(direction=direction, kind=kind, theme_ids=[t for t, _l in own]),
+                filters=terms,
                 vendor=conn.vendor,
             )
             if document != old:
@@ -225,8 +269,9 @@ def listings_locate(
     *, ids: Iterable[int] | None = None, structure_ids: Iterable[int] | None = None, using: str = "default"
 ) -> None:
     """Copy onto the given listings (or those of ``structure_ids``; all when both are None) their
-    structure's point (its own, else its commune's) and whether it is published. Any write that moves a
-    card or changes its status calls it, through ``actors.geo.map_sync`` (see ``exchange.apps``)."""
+    structure's point (its own, else its commune's), commune and whether it is published. Any write that
+    moves a card or changes its status calls it (through ``listings_reindex``, from ``actors.geo.map_sync``;
+    see ``exchange.apps``)."""
     point = (
         "(SELECT COALESCE(s.{axis}, c.{axis}) FROM actors_structure s "
         "LEFT JOIN territories_commune c ON c.id = s.commune_id WHERE s.id = exchange_listing.structure_id)"
@@ -235,6 +280,7 @@ def listings_locate(
         "EXISTS (SELECT 1 FROM actors_structure s "
         "WHERE s.id = exchange_listing.structure_id AND s.status = %s)"
     )
+    commune = "(SELECT s.commune_id FROM actors_structure s WHERE s.id = exchange_listing.structure_id)"
     where, params = "", []
     for column, values in (("id", ids), ("structure_id", structure_ids)):
         if values is not None:
@@ -244,7 +290,8 @@ def listings_locate(
             where, params = f"WHERE {column} IN ({', '.join(['%s'] * len(values))})", values
     sql = (
         f"UPDATE exchange_listing SET latitude = {point.format(axis='latitude')}, "  # noqa: S608
-        f"longitude = {point.format(axis='longitude')}, structure_published = {published} {where}"
+        f"longitude = {point.format(axis='longitude')}, structure_published = {published}, "
+        f"commune_id = {commune} {where}"
     )
     with connections[using].cursor() as cursor:
         cursor.execute(sql, [Status.PUBLISHED.value, *params])
@@ -419,7 +466,10 @@ class RankedListings:
     def count(self) -> int:
         if self._count is None:
             limit = COUNT_CAP + 1
-            if self.match.sqlite_match:
+            if not (self.match.rank_sql or self.match.sqlite_match):
+                # No text: only counted here (pages come in the selection's own order).
+                found = list(self.match.queryset.order_by().values_list("pk", flat=True)[:limit])
+            elif self.match.sqlite_match:
                 found, self._complete = self._collect_sqlite(limit)
             else:
                 found = self._collect_postgres(limit)
@@ -539,12 +589,10 @@ def listing_search(
     related: Sequence[str] = (),
     terms: Sequence[Sequence[str]] = (),
 ):
-    """The listings of ``queryset`` (listed ones by default) matching ``text``, best first: a
-    ``RankedListings`` to give to a ``Paginator``. Without text, ``queryset`` itself (its own order).
+    """The listings of ``queryset`` (listed ones by default) matching ``text``, best first (without text,
+    in ``queryset``'s own order): a ``RankedListings`` to give to a ``Paginator``, counted up to COUNT_CAP.
     ``terms``: the filters of ``queryset`` as filter terms (see ``listing_filter``)."""
     from essaim.exchange.models import Listing
 
     queryset = Listing.objects.listed() if queryset is None else queryset
-    if not query_words(text):
-        return queryset.select_related(*related)
     return RankedListings(queryset, listing_filter(queryset, text, terms=terms), related)

@@ -100,11 +100,8 @@ def unseed_synonyms(apps, schema_editor):
 
 
 def fill_documents(apps, schema_editor):
-    from essaim.exchange.search import listings_reindex
-
-    # The point is copied here with the SQL of this migration's time: today's ``listings_locate`` writes
-    # columns added later (0007).
-    listings_reindex(using=schema_editor.connection.alias, locate=False)
+    # The points are copied with the SQL of this migration's time; the documents are written by migration
+    # 0008 with everything they hold since (today's ``listings_reindex`` reads columns added later).
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(FILL_POINTS)
 

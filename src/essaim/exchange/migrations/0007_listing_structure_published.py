@@ -1,6 +1,6 @@
 """Listings carry a copy of « their structure is published » (kept by ``exchange.search.listings_locate``),
-so that the public lists and the search no longer join the structures for every text match; their search
-documents gain filter terms (direction, kind, themes) that the text index answers with the words.
+so that the public lists and the search no longer join the structures for every text match. (The search
+documents gain filter terms at the same time: migration 0008 rewrites them.)
 
 On SQLite, adding a NOT NULL column rebuilds the table, which drops its triggers: those that keep the
 full-text table in step (migration 0005) are created again before the documents are rewritten."""
@@ -25,12 +25,6 @@ def restore_sqlite_triggers(apps, schema_editor):
             schema_editor.execute(statement)
 
 
-def rewrite_documents(apps, schema_editor):
-    from essaim.exchange.search import listings_reindex
-
-    listings_reindex(using=schema_editor.connection.alias, locate=False)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("actors", "0012_search_speed"),
@@ -45,5 +39,4 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(restore_sqlite_triggers, migrations.RunPython.noop),
         migrations.RunSQL(FILL, migrations.RunSQL.noop),
-        migrations.RunPython(rewrite_documents, migrations.RunPython.noop),
     ]

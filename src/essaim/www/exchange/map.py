@@ -5,7 +5,6 @@ import json
 
 from django.conf import settings
 from django.db.models import F
-from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -31,11 +30,9 @@ def _filtered(request):
     filters = form.cleaned_data
     if filters.get("q"):
         listings = text_search(listings, filters["q"])
+    # The listings' copy of their structure's point (see exchange.search.listings_locate).
     listings = (
-        listings.annotate(
-            lat=Coalesce(F("structure__latitude"), F("structure__commune__latitude")),
-            lon=Coalesce(F("structure__longitude"), F("structure__commune__longitude")),
-        )
+        listings.annotate(lat=F("latitude"), lon=F("longitude"))
         .filter(lat__isnull=False, lon__isnull=False)
         .select_related("structure__commune")
         .order_by("-published_at", "-pk")

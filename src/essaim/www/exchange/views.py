@@ -49,11 +49,11 @@ def filtered_listings(request):
     if filters.get("type"):
         listings = listings.filter(kind=filters["type"])
     if filters.get("theme"):
-        listings = listings.filter(themes__slug=filters["theme"])
+        listings = listings.with_any_theme(Theme.objects.filter(slug=filters["theme"]).values("pk"))
     perimeter = next((p for p in perimeters if p.slug == filters.get("territoire")), None)
     if perimeter is not None:
-        listings = listings.filter(structure__commune__perimeter_links__perimeter=perimeter)
-    return form, data, listings.distinct(), perimeter
+        listings = listings.in_perimeter(perimeter)
+    return form, data, listings, perimeter
 
 
 @vary_on_headers("HX-Request")
@@ -64,19 +64,23 @@ def listing_list(request):
     """
     form, data, listings, perimeter = filtered_listings(request)
     filters = form.cleaned_data
+    terms = []
     if filters.get("q"):
-        # Full text with synonyms, best matches first (see exchange.search).
+        # Full text with synonyms, best matches first (see exchange.search), the filters also answered by
+        # the text index.
         theme = filters.get("theme")
         terms = listing_filter_terms(
             direction=filters.get("sens"),
             kind=filters.get("type"),
             theme_ids=list(Theme.objects.filter(slug=theme).values_list("pk", flat=True)) if theme else None,
+            perimeter=perimeter,
         )
-        listings = listing_search(
-            text=filters["q"], queryset=listings, related=("structure__commune",), terms=terms
-        )
-    else:
-        listings = listings.select_related("structure__commune").order_by("-published_at", "-pk")
+    listings = listing_search(
+        text=filters.get("q", ""),
+        queryset=listings.order_by("-published_at", "-pk"),
+        related=("structure__commune",),
+        terms=terms,
+    )
     page = Paginator(listings, PAGE_SIZE).get_page(request.GET.get("page"))
     query = data.copy()
     query.pop("page", None)
@@ -85,8 +89,8 @@ def listing_list(request):
         "page": page,
         "query": query.urlencode(),
         "perimeter": perimeter,
-        # A text search counts up to exchange.search.COUNT_CAP matches: « plus de 1 000 annonces ».
-        "count_capped": getattr(listings, "capped", False),
+        # The list counts up to exchange.search.COUNT_CAP listings: « plus de 1 000 annonces ».
+        "count_capped": listings.capped,
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "exchange/_listing_results.html", context)
