@@ -21,9 +21,8 @@ def structures():
 
 def test_live_filter_announces_the_count_and_opens_a_card(page, live_server, structures):
     page.goto(live_server.url + reverse("actors:list"))
-    page.wait_for_load_state(
-        "load"
-    )  # not wait_for_function: its polling evaluates strings, which the CSP forbids
+    # Not wait_for_function: its polling evaluates a string, which the CSP forbids.
+    page.wait_for_load_state("load")
     history_before = page.evaluate("history.length")
 
     page.get_by_role("textbox", name=re.compile(r"^Rechercher")).press_sequentially("rafis", delay=40)

@@ -28,9 +28,8 @@ def open_finder(page, live_server):
     combobox = page.get_by_role("combobox", name="Commune ou code postal")
     # The script is deferred: wait until it has hooked the input (it owns the listbox from then on).
     expect(combobox).to_have_attribute("aria-expanded", "false")
-    page.wait_for_load_state(
-        "load"
-    )  # not wait_for_function: its polling evaluates strings, which the CSP forbids
+    # Not wait_for_function: its polling evaluates a string, which the CSP forbids.
+    page.wait_for_load_state("load")
     return combobox
 
 

@@ -47,9 +47,8 @@ def test_member_edit_then_facilitator_approval(page, live_server, card):
     page.goto(live_server.url + reverse("actors:detail", args=[structure.slug]))
     page.get_by_role("button", name="Modifier la fiche").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Modifier la fiche")
-    page.wait_for_load_state(
-        "load"
-    )  # not wait_for_function: its polling evaluates strings, which the CSP forbids
+    # Not wait_for_function: its polling evaluates a string, which the CSP forbids.
+    page.wait_for_load_state("load")
 
     page.get_by_label("Téléphone").fill("05 61 00 00 00")
     combobox = page.get_by_role("combobox", name="Commune")

@@ -40,6 +40,7 @@ EARTH_RADIUS_KM = 6371.0
 # Candidates read at most (listings of the same kind in the box; cards matching the text or a theme).
 MAX_LISTING_CANDIDATES = 2000
 MAX_STRUCTURE_CANDIDATES = 200
+# Cards of a box tested against the listing's words at most (the densest 5 km boxes hold about 4,000).
 MAX_STRUCTURE_SCAN = 5000
 # Cards are looked for within the listing's radius, at most this far: beyond, the box of a large radius
 # holds a good share of the country's cards, and a card is a weaker lead than a listing.
@@ -308,7 +309,9 @@ def _text_candidates(nearby, groups, limit: int) -> list[int]:
     rank = OwnTableSQL(
         f"ts_rank({vector}, to_tsquery('essaim_french', %s))", (tsquery,), output_field=FloatField()
     )
-    ranked = nearby.filter(condition).annotate(search_rank=rank).order_by("-search_rank", "pk")
+    # At most MAX_STRUCTURE_SCAN cards of the box, as on SQLite.
+    box = nearby.filter(pk__in=nearby.values("pk")[:MAX_STRUCTURE_SCAN])
+    ranked = box.filter(condition).annotate(search_rank=rank).order_by("-search_rank", "pk")
     return list(ranked.values_list("pk", flat=True)[:limit])
 
 
