@@ -3,7 +3,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from essaim.exchange import services
+from essaim.exchange import matching, services
 from essaim.exchange.matching import haversine_km, listing_suggestions, structure_suggestions, words
 from tests.exchange.conftest import make_listing
 from tests.factories import StructureFactory, UserFactory
@@ -150,7 +150,11 @@ def card(name, commune, *, description="", themes=(), **fields):
     return structure
 
 
-def test_structures_are_suggested_from_their_cards(need, communes, themes):
+@pytest.mark.parametrize("common_words", [False, True], ids=["text-index", "card-by-card"])
+def test_structures_are_suggested_from_their_cards(need, communes, themes, common_words, monkeypatch):
+    # Both ways of finding the cards that hold the words give the same suggestions.
+    if common_words:
+        monkeypatch.setattr(matching, "COMMON_WORDS_MATCHES", 0)
     rooms = card(
         "Tiers-lieu du Quercy", communes["Montauban"], description="Location de bureaux et d'espaces."
     )

@@ -10,6 +10,7 @@ candidates come from the Annuaire's full-text index (``essaim.actors.search``) w
 """
 
 import datetime
+import json
 import math
 from dataclasses import dataclass, field
 
@@ -20,7 +21,7 @@ from django.utils import formats
 from essaim.actors.search import STRUCTURE_INDEX, OwnTableSQL, rank_documents, stem
 from essaim.core.text import normalize
 from essaim.exchange.models import Direction, Kind, Listing
-from essaim.exchange.search import Synonyms, current_synonyms, postgres_expression
+from essaim.exchange.search import Synonyms, current_synonyms, expanded_filter, postgres_expression
 
 # Short French words that say nothing about what is offered or needed.
 _STOP_WORDS_TEXT = """
@@ -42,6 +43,9 @@ MAX_LISTING_CANDIDATES = 2000
 MAX_STRUCTURE_CANDIDATES = 200
 # Cards of a box tested against the listing's words at most (the densest 5 km boxes hold about 4,000).
 MAX_STRUCTURE_SCAN = 5000
+# Words held by more cards than this nationwide are tested card by card within the box, rarer ones are
+# looked up in the text index (see ``_text_candidates``).
+COMMON_WORDS_MATCHES = 20_000
 # Cards are looked for within the listing's radius, at most this far: beyond, the box of a large radius
 # holds a good share of the country's cards, and a card is a weaker lead than a listing.
 STRUCTURE_RADIUS_MAX_KM = 30
@@ -283,12 +287,37 @@ def _nearby_structures(point: tuple[float, float], radius_km: float):
     )
 
 
+def _estimated_matches(groups) -> int:
+    """About how many cards hold any word of ``groups`` nationwide: the document counts of the words (SQLite,
+    from the FTS vocabulary) or the planner's estimate (PostgreSQL, from the text statistics)."""
+    stems = sorted({token for alternatives in groups for _word, token, _prefix in alternatives})
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                f"SELECT SUM(doc) FROM {STRUCTURE_INDEX.terms_table} "  # noqa: S608 (name from TextIndex)
+                f"WHERE term IN ({', '.join(['%s'] * len(stems))})",
+                stems,
+            )
+            return int(cursor.fetchone()[0] or 0)
+        cursor.execute(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM actors_structure "
+            "WHERE search_vector @@ to_tsquery('essaim_french', %s)",
+            [postgres_expression(groups, any_group=True)],
+        )
+        plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+
 def _text_candidates(nearby, groups, limit: int) -> list[int]:
     """Ids of the best ``limit`` structures of ``nearby`` whose card matches any group (BM25 on SQLite,
-    ts_rank on PostgreSQL). Each card of the box is tested on its own document: the words of a listing and
-    their synonyms, OR-ed, match a good share of the country's cards, and reading every match from the text
-    index costs more than testing the few thousand cards of a box (the reach steps keep boxes small where
-    cards are dense)."""
+    ts_rank on PostgreSQL).
+
+    Rare words are looked up in the text index and intersected with the box. Common ones (a listing's words
+    and their synonyms, OR-ed, can match a good share of the country's cards) are tested on each card of the
+    box instead, at most MAX_STRUCTURE_SCAN of them: reading every match from the index would cost more."""
+    if _estimated_matches(groups) < COMMON_WORDS_MATCHES:
+        return _indexed_candidates(nearby, groups, limit)
     if connection.vendor == "sqlite":
         # SQLite's documents are stemmed words: matched and scored here (see actors.search.rank_documents).
         stems = {token for alternatives in groups for _word, token, _prefix in alternatives}
@@ -309,9 +338,37 @@ def _text_candidates(nearby, groups, limit: int) -> list[int]:
     rank = OwnTableSQL(
         f"ts_rank({vector}, to_tsquery('essaim_french', %s))", (tsquery,), output_field=FloatField()
     )
-    # At most MAX_STRUCTURE_SCAN cards of the box, as on SQLite.
     box = nearby.filter(pk__in=nearby.values("pk")[:MAX_STRUCTURE_SCAN])
     ranked = box.filter(condition).annotate(search_rank=rank).order_by("-search_rank", "pk")
+    return list(ranked.values_list("pk", flat=True)[:limit])
+
+
+def _indexed_candidates(nearby, groups, limit: int) -> list[int]:
+    """``_text_candidates`` through the text index: its matches intersected with the box."""
+    match = expanded_filter(nearby, STRUCTURE_INDEX, groups, any_group=True)
+    if match.sqlite_match:
+        # The box walked through its indexes, each card tested against the (small) set of text matches
+        # ("+ 0"), then only those ranked by the FTS table.
+        fts = STRUCTURE_INDEX.fts_table
+        matches = OwnTableSQL(
+            f'{{table}}."id" + 0 IN (SELECT rowid FROM {fts} WHERE {fts} MATCH %s)',  # noqa: S608
+            (match.sqlite_match,),
+            output_field=BooleanField(),
+        )
+        ids = list(nearby.filter(matches).values_list("pk", flat=True)[:MAX_STRUCTURE_SCAN])
+        if not ids:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                # bm25() sorted outside, not "ORDER BY rank": FTS5 would rank every match of the words
+                # before the membership test.
+                f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s "  # noqa: S608
+                f"AND rowid + 0 IN (SELECT value FROM json_each(%s)) ORDER BY bm25({fts}) LIMIT %s",
+                [match.sqlite_match, json.dumps(ids), limit],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    rank = OwnTableSQL(match.rank_sql, match.rank_params, output_field=FloatField())
+    ranked = match.queryset.annotate(search_rank=rank).order_by("-search_rank", "pk")
     return list(ranked.values_list("pk", flat=True)[:limit])
 
 
