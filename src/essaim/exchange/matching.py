@@ -19,6 +19,7 @@ from django.db.models import BooleanField, Exists, F, FloatField, OuterRef, Q
 from django.utils import formats
 
 from essaim.actors.search import STRUCTURE_INDEX, OwnTableSQL, rank_documents, stem
+from essaim.core.planner import estimated_rows
 from essaim.core.text import normalize
 from essaim.exchange.models import Direction, Kind, Listing
 from essaim.exchange.search import Synonyms, current_synonyms, expanded_filter, postgres_expression
@@ -290,23 +291,19 @@ def _nearby_structures(point: tuple[float, float], radius_km: float):
 def _estimated_matches(groups) -> int:
     """About how many cards hold any word of ``groups`` nationwide: the document counts of the words (SQLite,
     from the FTS vocabulary) or the planner's estimate (PostgreSQL, from the text statistics)."""
+    from essaim.actors.models import Structure
+
+    if connection.vendor != "sqlite":
+        matches = expanded_filter(Structure.objects.order_by(), STRUCTURE_INDEX, groups, any_group=True)
+        return estimated_rows(matches.queryset)
     stems = sorted({token for alternatives in groups for _word, token, _prefix in alternatives})
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                f"SELECT SUM(doc) FROM {STRUCTURE_INDEX.terms_table} "  # noqa: S608 (name from TextIndex)
-                f"WHERE term IN ({', '.join(['%s'] * len(stems))})",
-                stems,
-            )
-            return int(cursor.fetchone()[0] or 0)
         cursor.execute(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM actors_structure "
-            "WHERE search_vector @@ to_tsquery('essaim_french', %s)",
-            [postgres_expression(groups, any_group=True)],
+            f"SELECT SUM(doc) FROM {STRUCTURE_INDEX.terms_table} "  # noqa: S608 (name from TextIndex)
+            f"WHERE term IN ({', '.join(['%s'] * len(stems))})",
+            stems,
         )
-        plan = cursor.fetchone()[0]
-        plan = json.loads(plan) if isinstance(plan, str) else plan
-        return int(plan[0]["Plan"]["Plan Rows"])
+        return int(cursor.fetchone()[0] or 0)
 
 
 def _text_candidates(nearby, groups, limit: int) -> list[int]:
