@@ -266,3 +266,14 @@ def test_searches_with_no_match_under_the_filters_give_no_typo_guess(people):
     queryset = Listing.objects.listed().filter(kind="equipment")
     terms = listing_filter_terms(kind="equipment")
     assert list(listing_search(text="salle", queryset=queryset, terms=terms)) == []
+
+
+def test_whole_words_first_then_the_last_word_as_a_prefix(people):
+    make_listing(structure=people["structure"], title="Camion frigorifique")
+    make_listing(structure=people["structure"], title="Camions bennes")
+    make_listing(structure=people["structure"], title="Camionnette à prêter")
+
+    # « camion » is a whole word (stemmed: « camions » too); as a prefix it would also bring the camionnette.
+    assert found("camion") == ["Camion frigorifique", "Camions bennes"]
+    assert found("camionnett") == ["Camionnette à prêter"]  # stemmed as « camionnette » is
+    assert found("frigorifique cam") == ["Camion frigorifique"]  # no whole word « cam »: a prefix

@@ -300,13 +300,15 @@ def listings_locate(
 # -- queries --------------------------------------------------------------------------------------------
 
 
-def _expanded(words: list[str], synonyms: Synonyms) -> list[list[tuple[str, str, bool]]]:
-    """Per query word, its alternatives as (word, stem, prefix): the word itself (the last one also as a
-    prefix, search as you type) and the words of its synonym groups."""
+def _expanded(
+    words: list[str], synonyms: Synonyms, *, prefix_last: bool = True
+) -> list[list[tuple[str, str, bool]]]:
+    """Per query word, its alternatives as (word, stem, prefix): the word itself (with ``prefix_last``, the
+    last one as a prefix) and the words of its synonym groups."""
     result = []
     for index, word in enumerate(words):
         token = stem(word)
-        prefix = index == len(words) - 1 and len(word) >= 3
+        prefix = prefix_last and index == len(words) - 1 and len(word) >= 3
         alternatives = [(word, token, prefix)]
         for group_index in sorted((synonyms.of_stem or {}).get(token, ())):
             for other_token, other_word in sorted(synonyms.groups[group_index].items()):
@@ -391,8 +393,9 @@ def listing_filter(
     terms: Sequence[Sequence[str]] = (),
 ) -> TextMatch:
     """The listings of ``queryset`` matching every word of ``text`` (or one of its synonyms), stemmed,
-    accent- and case-insensitive, the last word also as a prefix. With no result, typo-tolerant results
-    (``approximate``) when some come close. An empty query matches everything.
+    accent- and case-insensitive; the last word as a prefix when the whole words match nothing (search as
+    you type: « réun »), then typo-tolerant results (``approximate``) when some come close. An empty query
+    matches everything.
 
     ``terms`` (``listing_filter_terms``) repeat filters of ``queryset`` for the text index to answer with
     the words: without them the database reads every match of the words to test the filters. The typo
@@ -400,11 +403,14 @@ def listing_filter(
     words = query_words(text)
     if not words:
         return TextMatch(queryset)
-    groups = _expanded(words, synonyms if synonyms is not None else current_synonyms())
-    match = expanded_filter(queryset, LISTING_INDEX, groups, terms=terms)
-    if not _has_match(match, groups):
-        return typo_filter(queryset, LISTING_INDEX, text) or match
-    return match
+    synonyms = synonyms if synonyms is not None else current_synonyms()
+    # Whole words first: a prefix costs the text index a scan of every word it starts (and is less precise).
+    for prefix_last in (False, True):
+        groups = _expanded(words, synonyms, prefix_last=prefix_last)
+        match = expanded_filter(queryset, LISTING_INDEX, groups, terms=terms)
+        if _has_match(match, groups):
+            return match
+    return typo_filter(queryset, LISTING_INDEX, text) or match
 
 
 def _rank_expression(match: TextMatch):
