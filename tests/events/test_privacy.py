@@ -334,3 +334,21 @@ def test_deletion_from_a_members_only_events_link_lands_on_a_visible_page(
     assert response.status_code == 200  # not the event's page: it is a 404 for a visitor without account
     assert response.redirect_chain[-1][0] == reverse("www:home")
     assert "Données effacées de 1 inscription (1 inscription à venir annulée)." in response.content.decode()
+
+
+def test_a_person_checked_in_as_present_is_anonymised_not_cancelled(client, person):
+    """The bilan keeps counting them: deleting one's data does not cancel a registration checked in as
+    present, even before the event is over."""
+    services.registration_set_attendance(registration=person["mine"], attendance="present", actor=None)
+    client.force_login(person["user"])
+
+    client.post(reverse("events:my_data"), {"confirm": "on"})
+
+    mine = Registration.objects.get(pk=person["mine"].pk)
+    assert (mine.status, mine.attendance, mine.full_name) == (
+        RegistrationStatus.CONFIRMED,
+        "present",
+        privacy.ANONYMOUS_NAME,
+    )
+    person["waiting"].refresh_from_db()
+    assert person["waiting"].status == RegistrationStatus.WAITING

@@ -240,6 +240,30 @@ def test_cancelling_twice_is_a_no_op(event):
     assert AuditLogEntry.objects.filter(verb="events.registration.cancelled").count() == 1
 
 
+def test_a_person_checked_in_as_present_cannot_be_cancelled(event, django_capture_on_commit_callbacks):
+    """The attendance sheet and the bilan count them: the check-in is taken back first."""
+    from essaim.events.reports import event_report
+
+    present = register(event, 1)
+    register(event, 2)
+    waiting = register(event, 3)
+    services.registration_set_attendance(registration=present, attendance="present", actor=None)
+
+    with pytest.raises(ValidationError, match="pointée présente"):
+        services.registration_cancel(registration=present)
+    present.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (present.status, waiting.status) == ("confirmed", "waiting")
+    assert event_report(event).present == 1
+
+    services.registration_set_attendance(registration=present, attendance="unknown", actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.registration_cancel(registration=present)
+    waiting.refresh_from_db()
+    assert waiting.status == "offered"
+    assert event_report(event).present == 0
+
+
 def test_signed_link_finds_the_registration_and_rejects_forgeries(event):
     registration = register(event, 1)
     signature = services.cancel_signature(registration)

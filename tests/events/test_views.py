@@ -408,3 +408,18 @@ def test_agenda_shows_what_is_to_come_and_links_to_past_events(client):
     assert coming.title not in [event.title for event in past_page.context["page"]]
     # With dates chosen, the page no longer offers the shortcut.
     assert "Voir les événements passés" not in past_page.content.decode()
+
+
+def test_organiser_cannot_cancel_a_person_checked_in_as_present(client):
+    event = make_event()
+    registration = services.registration_create(event=event, full_name="Camille", email="c@exemple.fr")
+    services.registration_set_attendance(registration=registration, attendance="present", actor=None)
+    client.force_login(organiser_of(event))
+
+    response = client.post(
+        reverse("events:participant_cancel", args=[event.slug, registration.pk]), follow=True
+    )
+
+    assert "ne peut plus être annulée" in response.content.decode()
+    registration.refresh_from_db()
+    assert (registration.status, registration.attendance) == ("confirmed", "present")

@@ -26,6 +26,7 @@ from essaim.events.models import (
     CHOICE_KINDS,
     HOLDING_STATUSES,
     Answer,
+    Attendance,
     Event,
     QuestionKind,
     Registration,
@@ -205,12 +206,17 @@ def registrations_export_csv(registrations) -> bytes:
 @transaction.atomic
 def person_data_delete(*, registrations, actor=None, base_url: str = "") -> dict[str, int]:
     """A person deletes their registrations: those of events not over yet are cancelled first (the place goes
-    to the waiting list), then every one is anonymised. Returns {"cancelled": n, "anonymised": n}."""
+    to the waiting list; not when they were checked in as present, which the bilan counts), then every one
+    is anonymised. Returns {"cancelled": n, "anonymised": n}."""
     now = timezone.now()
     registrations = list(registrations.filter(anonymised_at__isnull=True).select_related("event"))
     cancelled = 0
     for registration in registrations:
-        if registration.event.end >= now and registration.status != RegistrationStatus.CANCELLED:
+        if (
+            registration.event.end >= now
+            and registration.status != RegistrationStatus.CANCELLED
+            and registration.attendance != Attendance.PRESENT
+        ):
             services.registration_cancel(registration=registration, actor=actor, base_url=base_url)
             cancelled += 1
     ids = [registration.pk for registration in registrations]

@@ -603,11 +603,17 @@ def _promote(event: Event, *, now: datetime, base_url: str, held: int | None = N
 @transaction.atomic
 def registration_cancel(*, registration: Registration, actor=None, base_url: str = "") -> Registration:
     """Cancel a registration (by the participant's link or by an organiser) and offer the freed place to the
-    waiting list. Cancelling twice is a no-op."""
+    waiting list. Cancelling twice is a no-op. Raises ValidationError for a person checked in as present:
+    the attendance sheet and the bilan count them (an organiser first takes the check-in back)."""
     event = Event.objects.select_for_update().get(pk=registration.event_id)
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
     if registration.status == RegistrationStatus.CANCELLED:
         return registration
+    if registration.attendance == Attendance.PRESENT:
+        raise ValidationError(
+            "Cette inscription a été pointée présente : elle ne peut plus être annulée "
+            "(l'équipe organisatrice peut d'abord retirer la présence sur la feuille de pointage)."
+        )
     previous = registration.status
     registration.status = RegistrationStatus.CANCELLED
     registration.offer_expires_at = None

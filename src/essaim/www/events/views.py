@@ -423,10 +423,14 @@ def participants(request, slug: str):
 def participant_cancel(request, slug: str, pk: int):
     event = _managed_event(request, slug)
     registration = get_object_or_404(Registration, pk=pk, event=event)
-    services.registration_cancel(
-        registration=registration, actor=request.user, base_url=request_site_url(request)
-    )
-    messages.success(request, f"Inscription de {registration.full_name} annulée.")
+    try:
+        services.registration_cancel(
+            registration=registration, actor=request.user, base_url=request_site_url(request)
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Inscription de {registration.full_name} annulée.")
     return redirect("events:participants", slug=event.slug)
 
 
