@@ -5,6 +5,7 @@ import csv
 import datetime
 import io
 import json
+import re
 
 import pytest
 from django.core import mail
@@ -291,6 +292,7 @@ def test_signed_in_person_deletes_their_data(client, person, django_capture_on_c
 
 
 def test_person_without_account_uses_the_signed_link(client, person, django_capture_on_commit_callbacks):
+    """The link of one registration (in its emails, which get forwarded) covers that registration only."""
     mail.outbox.clear()
     signature = services.cancel_signature(person["mine"])
     manage = reverse("events:registration_manage", args=[signature])
@@ -299,15 +301,53 @@ def test_person_without_account_uses_the_signed_link(client, person, django_capt
 
     response = client.get(reverse("events:manage_data_export", args=[signature, "json"]))
     titles = sorted(row["evenement"] for row in json.loads(response.content)["inscriptions"])
-    assert titles == ["Passé", "Sans compte", "À venir"]  # every registration made with that address
+    assert titles == ["À venir"]
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(data_url, {"confirm": "on"})
     assert response["Location"] == reverse("events:detail", args=[person["future"].slug])
-    assert Registration.objects.filter(email="alice@exemple.fr").count() == 0
+    assert Registration.objects.filter(email="alice@exemple.fr").count() == 2  # the others stay
     assert client.get(data_url).status_code == 404
     assert client.get(manage).status_code == 404
     assert any("annulée" in m.subject for m in mail.outbox)  # the cancellation is confirmed by email
+
+
+def test_every_registration_of_an_address_through_a_link_sent_to_it(
+    client, person, django_capture_on_commit_callbacks, monkeypatch
+):
+    mail.outbox.clear()
+    data_url = reverse("events:manage_data", args=[services.cancel_signature(person["mine"])])
+    assert "M'envoyer ce lien" in client.get(data_url).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(data_url, {"action": "send_link"}, follow=True)
+    assert "Un lien vers toutes les inscriptions faites avec" in response.content.decode()
+    (sent,) = mail.outbox
+    assert sent.to == ["alice@exemple.fr"]
+    link = re.search(r"http\S+/mes-inscriptions/\S+/", sent.body).group(0)
+    path = link.split("testserver", 1)[-1]
+
+    html = client.get(path).content.decode()
+    assert "Passé" in html and "Sans compte" in html and "À venir" in html and "Zoé" not in html
+    response = client.get(path + "export.json")
+    titles = sorted(row["evenement"] for row in json.loads(response.content)["inscriptions"])
+    assert titles == ["Passé", "Sans compte", "À venir"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(path, {"confirm": "on"}, follow=True)
+    assert "Données effacées de 3 inscriptions" in response.content.decode()
+    assert Registration.objects.filter(email="alice@exemple.fr").count() == 0
+
+    # A forged link never works; an expired one (a day old) no longer does.
+    assert client.get(path.replace("/mes-inscriptions/", "/mes-inscriptions/x")).status_code == 404
+    monkeypatch.setattr(privacy, "EMAIL_DATA_MAX_AGE", -1)
+    assert client.get(path).status_code == 404
+
+
+def test_links_to_every_registration_are_rate_limited(client, person):
+    data_url = reverse("events:manage_data", args=[services.cancel_signature(person["mine"])])
+    statuses = [client.post(data_url, {"action": "send_link"}).status_code for _ in range(6)]
+    assert statuses == [302] * 5 + [429]
 
 
 def test_forged_signed_link_is_refused(client):

@@ -13,9 +13,12 @@ import json
 from datetime import datetime
 
 from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import CharField, Q, Value
 from django.db.models.functions import Cast, Concat
+from django.urls import reverse
 from django.utils import timezone
 
 from essaim.actors.exports import neutralize_formula
@@ -201,6 +204,44 @@ def registrations_export_csv(registrations) -> bytes:
         )
         writer.writerow([neutralize_formula(row[name]) for name in header])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# The link that covers every registration of an address is sent to that address on request, and lives a
+# day: the link of one registration (in its emails, which get forwarded) only covers that registration.
+EMAIL_DATA_SALT = "essaim.events.email-data"
+EMAIL_DATA_MAX_AGE = 24 * 3600
+
+
+def email_data_signature(email: str) -> str:
+    """The signed, timestamped value of a link to every registration made with ``email``."""
+    return signing.dumps(email.strip().lower(), salt=EMAIL_DATA_SALT)
+
+
+def email_from_data_signature(value: str) -> str | None:
+    """The address of a link made by ``email_data_signature``, or None when forged or older than a day."""
+    try:
+        return signing.loads(value, salt=EMAIL_DATA_SALT, max_age=EMAIL_DATA_MAX_AGE)
+    except signing.BadSignature:  # SignatureExpired included
+        return None
+
+
+def email_data_link_send(*, registration: Registration, base_url: str) -> bool:
+    """Email ``registration``'s address a link to every registration made with it (after commit); False
+    when the registration has no address."""
+    email = registration.email
+    if not email:
+        return False
+    path = reverse("events:email_data", args=[email_data_signature(email)])
+    body = (
+        "Bonjour,\n\nVous avez demandé à voir les données de toutes les inscriptions aux événements faites "
+        f"avec l'adresse {email}. Ce lien est valable 24 heures :\n{base_url.rstrip('/')}{path}\n\n"
+        "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n"
+    )
+    log_action(actor=None, verb="events.registrations.email_link_sent", obj=registration)
+    transaction.on_commit(
+        lambda: EmailMessage(subject="Vos inscriptions aux événements", body=body, to=[email]).send()
+    )
+    return True
 
 
 @transaction.atomic

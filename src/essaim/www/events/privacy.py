@@ -7,13 +7,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
+from django_ratelimit.core import is_ratelimited
 
+from essaim.accounts.lockout import client_ip_key
 from essaim.core.access import get_object_or_404_for
 from essaim.core.audit import log_action
 from essaim.core.site import request_site_url
 from essaim.events import privacy, services
 from essaim.events.access import event_can_view
 from essaim.events.models import Event, Registration, RegistrationStatus
+
+# Links to all the registrations of an address, sent to it: per client address.
+EMAIL_LINK_RATE = "5/h"
 
 EXPORTS = {
     "json": (privacy.registrations_export_json, privacy.JSON_CONTENT_TYPE),
@@ -74,7 +79,14 @@ def my_data(request):
     return render(
         request,
         "events/privacy.html",
-        {"registrations": registrations, "form": form, "signature": "", "address": ""},
+        {
+            "registrations": registrations,
+            "form": form,
+            "signature": "",
+            "export_view": "",
+            "address": "",
+            "one_registration": False,
+        },
     )
 
 
@@ -88,18 +100,18 @@ def my_data_export(request, fmt: str):
 
 
 def _signed_registrations(signature: str):
-    """The registration of a signed link and the registrations its email address made (the link was sent to
-    that address); only that registration when it has no address. 404 for a bad or dead link."""
+    """The registration of a signed link, and the queryset of it alone (a forwarded email must not open the
+    others of its address: see ``email_data``). 404 for a bad or dead link."""
     registration = services.registration_from_signature(signature)
     if registration is None or registration.anonymised_at is not None:
         raise Http404("Lien invalide.")
-    if registration.email:
-        return registration, privacy.person_registrations(email=registration.email)
     return registration, Registration.objects.filter(pk=registration.pk).select_related("event")
 
 
 def manage_data(request, signature: str):
     registration, registrations = _signed_registrations(signature)
+    if request.method == "POST" and request.POST.get("action") == "send_link":
+        return _send_email_link(request, registration, signature)
     form = DeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         result = privacy.person_data_delete(registrations=registrations, base_url=request_site_url(request))
@@ -116,7 +128,9 @@ def manage_data(request, signature: str):
             "registrations": registrations,
             "form": form,
             "signature": signature,
+            "export_view": "events:manage_data_export",
             "address": registration.email,
+            "one_registration": True,
         },
     )
 
@@ -124,6 +138,60 @@ def manage_data(request, signature: str):
 @require_GET
 def manage_data_export(request, signature: str, fmt: str):
     _, registrations = _signed_registrations(signature)
+    return _export(request, registrations, fmt)
+
+
+def _send_email_link(request, registration, signature: str):
+    """Send the registration's address a link to all its registrations; a few per client address an hour."""
+    if is_ratelimited(
+        request, group="events:email-link", key=client_ip_key, rate=EMAIL_LINK_RATE, increment=True
+    ):
+        message = "Trop de liens ont été demandés depuis votre adresse réseau. Réessayez dans une heure."
+        return render(request, "accounts/rate_limited.html", {"rate_limit_message": message}, status=429)
+    privacy.email_data_link_send(registration=registration, base_url=request_site_url(request))
+    messages.success(
+        request,
+        f"Un lien vers toutes les inscriptions faites avec l'adresse {registration.email} vient d'y être "
+        "envoyé. Il est valable 24 heures.",
+    )
+    return redirect("events:manage_data", signature=signature)
+
+
+# --- Every registration of an address: the link sent to it on request ------------------------------------
+
+
+def _email_registrations(signature: str):
+    email = privacy.email_from_data_signature(signature)
+    if email is None:
+        raise Http404("Lien invalide ou expiré.")
+    return email, privacy.person_registrations(email=email)
+
+
+def email_data(request, signature: str):
+    """Every registration made with the address the link was sent to, with export and deletion."""
+    email, registrations = _email_registrations(signature)
+    form = DeleteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        result = privacy.person_data_delete(registrations=registrations, base_url=request_site_url(request))
+        messages.success(request, _deleted_message(result))
+        return redirect("events:email_data", signature=signature)
+    return render(
+        request,
+        "events/privacy.html",
+        {
+            "registrations": registrations,
+            "form": form,
+            "signature": signature,
+            "export_view": "events:email_data_export",
+            "address": email,
+            "one_registration": False,
+        },
+    )
+
+
+@require_GET
+def email_data_export(request, signature: str, fmt: str):
+    _, registrations = _email_registrations(signature)
     return _export(request, registrations, fmt)
 
 

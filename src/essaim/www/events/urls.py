@@ -27,6 +27,12 @@ urlpatterns = [
     path("mes-donnees/", privacy.my_data, name="my_data"),
     path("mes-donnees/export.<str:fmt>", privacy.my_data_export, name="my_data_export"),
     path("inscription/<str:signature>/donnees/", privacy.manage_data, name="manage_data"),
+    path("mes-inscriptions/<str:signature>/", privacy.email_data, name="email_data"),
+    path(
+        "mes-inscriptions/<str:signature>/export.<str:fmt>",
+        privacy.email_data_export,
+        name="email_data_export",
+    ),
     path(
         "inscription/<str:signature>/donnees/export.<str:fmt>",
         privacy.manage_data_export,
