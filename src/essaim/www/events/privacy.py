@@ -49,6 +49,22 @@ def public_participants(request, slug: str):
     return render(request, "events/public_participants.html", {"event": event, "people": people})
 
 
+def _page(
+    request, registrations, form, *, signature="", export_view="", address="", one_registration=False
+) -> HttpResponse:
+    """The registrations page of a signed-in person (no ``signature``) or of a signed link (its
+    ``export_view``, and the ``address`` it was made with or sent to)."""
+    context = {
+        "registrations": registrations,
+        "form": form,
+        "signature": signature,
+        "export_view": export_view,
+        "address": address,
+        "one_registration": one_registration,
+    }
+    return render(request, "events/privacy.html", context)
+
+
 def _export(request, registrations, fmt: str, *, actor=None) -> HttpResponse:
     if fmt not in EXPORTS:
         raise Http404("Format inconnu.")
@@ -76,18 +92,7 @@ def my_data(request):
         )
         messages.success(request, _deleted_message(result))
         return redirect("events:my_data")
-    return render(
-        request,
-        "events/privacy.html",
-        {
-            "registrations": registrations,
-            "form": form,
-            "signature": "",
-            "export_view": "",
-            "address": "",
-            "one_registration": False,
-        },
-    )
+    return _page(request, registrations, form)
 
 
 @require_GET
@@ -121,17 +126,14 @@ def manage_data(request, signature: str):
         if event_can_view(request.user, registration.event):
             return redirect("events:detail", slug=registration.event.slug)
         return redirect("www:home")
-    return render(
+    return _page(
         request,
-        "events/privacy.html",
-        {
-            "registrations": registrations,
-            "form": form,
-            "signature": signature,
-            "export_view": "events:manage_data_export",
-            "address": registration.email,
-            "one_registration": True,
-        },
+        registrations,
+        form,
+        signature=signature,
+        export_view="events:manage_data_export",
+        address=registration.email,
+        one_registration=True,
     )
 
 
@@ -175,17 +177,13 @@ def email_data(request, signature: str):
         result = privacy.person_data_delete(registrations=registrations, base_url=request_site_url(request))
         messages.success(request, _deleted_message(result))
         return redirect("events:email_data", signature=signature)
-    return render(
+    return _page(
         request,
-        "events/privacy.html",
-        {
-            "registrations": registrations,
-            "form": form,
-            "signature": signature,
-            "export_view": "events:email_data_export",
-            "address": email,
-            "one_registration": False,
-        },
+        registrations,
+        form,
+        signature=signature,
+        export_view="events:email_data_export",
+        address=email,
     )
 
 
