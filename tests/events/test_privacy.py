@@ -313,7 +313,7 @@ def test_person_without_account_uses_the_signed_link(client, person, django_capt
 
 
 def test_every_registration_of_an_address_through_a_link_sent_to_it(
-    client, person, django_capture_on_commit_callbacks, monkeypatch
+    client, person, django_capture_on_commit_callbacks
 ):
     mail.outbox.clear()
     data_url = reverse("events:manage_data", args=[services.cancel_signature(person["mine"])])
@@ -327,6 +327,7 @@ def test_every_registration_of_an_address_through_a_link_sent_to_it(
     link = re.search(r"http\S+/mes-inscriptions/\S+/", sent.body).group(0)
     path = link.split("testserver", 1)[-1]
 
+    assert "alice" not in path  # the address is not readable in the link
     html = client.get(path).content.decode()
     assert "Passé" in html and "Sans compte" in html and "À venir" in html and "Zoé" not in html
     response = client.get(path + "export.json")
@@ -338,10 +339,27 @@ def test_every_registration_of_an_address_through_a_link_sent_to_it(
     assert "Données effacées de 3 inscriptions" in response.content.decode()
     assert Registration.objects.filter(email="alice@exemple.fr").count() == 0
 
-    # A forged link never works; an expired one (a day old) no longer does.
+    # The data is gone, and the link with it; a forged link never worked.
+    assert client.get(path).status_code == 404
     assert client.get(path.replace("/mes-inscriptions/", "/mes-inscriptions/x")).status_code == 404
+
+
+def test_the_link_to_every_registration_expires_after_a_day(client, person, monkeypatch):
+    path = reverse("events:email_data", args=[privacy.email_data_signature(person["mine"])])
+    assert client.get(path).status_code == 200
     monkeypatch.setattr(privacy, "EMAIL_DATA_MAX_AGE", -1)
     assert client.get(path).status_code == 404
+
+
+def test_no_link_for_a_registration_without_address(client, person):
+    registration = services.registration_create(
+        event=person["future"], full_name="Sans courriel", email="", by_facilitator=True
+    )
+    data_url = reverse("events:manage_data", args=[services.cancel_signature(registration)])
+    assert "M'envoyer ce lien" not in client.get(data_url).content.decode()
+    response = client.post(data_url, {"action": "send_link"}, follow=True)
+    assert "aucun lien à envoyer" in response.content.decode()
+    assert not mail.outbox or all("Vos inscriptions" not in m.subject for m in mail.outbox)
 
 
 def test_links_to_every_registration_are_rate_limited(client, person):

@@ -277,3 +277,45 @@ def test_whole_words_first_then_the_last_word_as_a_prefix(people):
     assert found("camion") == ["Camion frigorifique", "Camions bennes"]
     assert found("camionnett") == ["Camionnette à prêter"]  # stemmed as « camionnette » is
     assert found("frigorifique cam") == ["Camion frigorifique"]  # no whole word « cam »: a prefix
+
+
+def test_words_held_only_by_hidden_listings_do_not_stop_the_prefix(people):
+    """A draft's whole word must not hide the published listings its prefix finds."""
+    make_listing(structure=people["structure"], title="Plomberie et sanitaires")
+    make_listing(structure=people["structure"], title="Tuyaux en plomb", publish=False)
+
+    assert found("plomb") == ["Plomberie et sanitaires"]
+
+
+def test_a_perimeter_without_communes_finds_nothing(client, people):
+    make_listing(structure=people["structure"], title="Salle de réunion")
+    empty = perimeter_save(slug="vide", name="Périmètre vide", kind="custom")
+    assert listing_filter_terms(perimeter=empty) == [[]]
+
+    response = client.get(reverse("exchange:list"), {"q": "salle", "territoire": "vide"})
+    assert response.status_code == 200
+    assert titles(response) == []
+    assert listing_search(text="salle", terms=listing_filter_terms(perimeter=empty)).count() == 0
+
+
+def test_the_reindex_command_repairs_writes_that_bypassed_the_application(people):
+    """After direct SQL (here: a card unpublished and a title changed behind the services' back)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from essaim.actors.models import Structure
+
+    listing = make_listing(structure=people["structure"], title="Salle de réunion")
+    Structure.objects.filter(pk=people["structure"].pk).update(status="archived")
+    Listing.objects.filter(pk=listing.pk).update(title="Minibus")
+    assert found("salle") == ["Minibus"]  # still listed, and found by its stale document
+
+    out = StringIO()
+    call_command("listings_reindex", stdout=out)
+
+    assert "1 offre(s) et besoin(s) réindexé(s)" in out.getvalue()
+    assert found("salle") == [] and not Listing.objects.listed().exists()
+    Structure.objects.filter(pk=people["structure"].pk).update(status="published")
+    call_command("listings_reindex", stdout=out)
+    assert found("minibus") == ["Minibus"]

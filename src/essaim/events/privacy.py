@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import CharField, Q, Value
@@ -212,17 +213,21 @@ EMAIL_DATA_SALT = "essaim.events.email-data"
 EMAIL_DATA_MAX_AGE = 24 * 3600
 
 
-def email_data_signature(email: str) -> str:
-    """The signed, timestamped value of a link to every registration made with ``email``."""
-    return signing.dumps(email.strip().lower(), salt=EMAIL_DATA_SALT)
+def email_data_signature(registration: Registration) -> str:
+    """The signed, timestamped value of a link to every registration made with ``registration``'s address
+    (the registration's random token, not the address, which would be readable in the link)."""
+    return signing.dumps(registration.token, salt=EMAIL_DATA_SALT)
 
 
 def email_from_data_signature(value: str) -> str | None:
-    """The address of a link made by ``email_data_signature``, or None when forged or older than a day."""
+    """The address of a link made by ``email_data_signature``, or None when forged, older than a day, or
+    when its registration has been anonymised since."""
     try:
-        return signing.loads(value, salt=EMAIL_DATA_SALT, max_age=EMAIL_DATA_MAX_AGE)
+        token = signing.loads(value, salt=EMAIL_DATA_SALT, max_age=EMAIL_DATA_MAX_AGE)
     except signing.BadSignature:  # SignatureExpired included
         return None
+    registration = Registration.objects.filter(token=token, anonymised_at__isnull=True).first()
+    return registration.email if registration is not None and registration.email else None
 
 
 def email_data_link_send(*, registration: Registration, base_url: str) -> bool:
@@ -231,7 +236,7 @@ def email_data_link_send(*, registration: Registration, base_url: str) -> bool:
     email = registration.email
     if not email:
         return False
-    path = reverse("events:email_data", args=[email_data_signature(email)])
+    path = reverse("events:email_data", args=[email_data_signature(registration)])
     body = (
         "Bonjour,\n\nVous avez demandé à voir les données de toutes les inscriptions aux événements faites "
         f"avec l'adresse {email}. Ce lien est valable 24 heures :\n{base_url.rstrip('/')}{path}\n\n"
@@ -258,7 +263,10 @@ def person_data_delete(*, registrations, actor=None, base_url: str = "") -> dict
             and registration.status != RegistrationStatus.CANCELLED
             and registration.attendance != Attendance.PRESENT
         ):
-            services.registration_cancel(registration=registration, actor=actor, base_url=base_url)
+            try:
+                services.registration_cancel(registration=registration, actor=actor, base_url=base_url)
+            except ValidationError:
+                continue  # checked in as present meanwhile: the bilan counts them, the data is still wiped
             cancelled += 1
     ids = [registration.pk for registration in registrations]
     for registration in registrations:

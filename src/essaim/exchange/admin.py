@@ -18,11 +18,20 @@ from essaim.exchange.search import parse_synonym_words, synonym_errors
 
 @admin.register(Listing)
 class ListingAdmin(admin.ModelAdmin):
+    """Read-only: the listing services validate, audit and keep the search document and the copies of the
+    structure (point, commune, « published ») in step; the structures' members and facilitators edit
+    listings on the site."""
+
     list_display = ("title", "structure", "direction", "kind", "status", "expires_at")
     list_filter = ("direction", "kind", "status")
     search_fields = ("title", "structure__name")
     raw_id_fields = ("structure", "created_by")
-    readonly_fields = ("status", "published_at", "created_at", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class SynonymGroupAdminForm(forms.ModelForm):

@@ -201,7 +201,7 @@ def listings_reindex(
     """Rewrite the search document of the given listings (those of ``structure_ids``; all when both are
     None) from their title, description, themes and the filter terms of ``listing_terms``, after (with
     ``locate``) copying their structure's point, commune and status (see ``listings_locate``). Raw SQL, so
-    that migration 0008 can call it whatever the model's state: a change here that reads a later column
+    that migration 0010 can call it whatever the model's state: a change here that reads a later column
     must freeze that call first."""
     conn = connections[using]
     if structure_ids is not None:
@@ -371,18 +371,21 @@ def expanded_filter(
     return TextMatch(queryset.filter(pk__in=ids), sqlite_match=expression, sqlite_terms=scored)
 
 
-def _has_match(match: TextMatch, groups: list[list[tuple[str, str, bool]]]) -> bool:
-    """Whether any listing's document matches the text, asked of the text index alone: typo tolerance is
-    for words the index does not know at all, and with the selection's filters a query with no result
-    would read every match of the words (on PostgreSQL, a sequential scan of the table for "LIMIT 1")."""
-    if match.sqlite_match:
-        fts = LISTING_INDEX.fts_table
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {fts} WHERE {fts} MATCH %s LIMIT 1", [match.sqlite_match])  # noqa: S608
-            return cursor.fetchone() is not None
+def _has_match(groups: list[list[tuple[str, str, bool]]]) -> bool:
+    """Whether a listed listing matches the words, whatever the selection's other filters: the prefix and
+    typo retries are for words no visible listing holds (drafts, hidden or expired listings do not count).
+
+    The filters are left out on purpose: on PostgreSQL, "LIMIT 1" over words and filters that never go
+    together becomes a sequential scan of the table. On SQLite the newest matches of the text index are
+    checked one by one (see ``RankedListings._collect_sqlite``)."""
     from essaim.exchange.models import Listing
 
-    return expanded_filter(Listing.objects.order_by(), LISTING_INDEX, groups).queryset.exists()
+    listed = Listing.objects.listed()
+    match = expanded_filter(listed, LISTING_INDEX, groups)
+    if match.sqlite_match:
+        found, complete = RankedListings(listed, match)._collect_sqlite(1)
+        return bool(found) or not complete
+    return match.queryset.exists()
 
 
 def listing_filter(
@@ -397,18 +400,23 @@ def listing_filter(
     you type: « réun »), then typo-tolerant results (``approximate``) when some come close. An empty query
     matches everything.
 
-    ``terms`` (``listing_filter_terms``) repeat filters of ``queryset`` for the text index to answer with
-    the words: without them the database reads every match of the words to test the filters. The typo
-    tolerant retry does without them, hence ``queryset`` must hold the same filters."""
+    ``queryset`` is a selection of listed listings: the retries look for the words among those. ``terms``
+    (``listing_filter_terms``) repeat filters of ``queryset`` for the text index to answer with the words:
+    without them the database reads every match of the words to test the filters. The typo tolerant retry
+    does without them, hence ``queryset`` must hold the same filters."""
     words = query_words(text)
     if not words:
         return TextMatch(queryset)
+    if any(not group for group in terms):
+        # A filter nothing can satisfy (a perimeter without communes, an unknown theme): no result, as the
+        # selection's own filters would give.
+        return TextMatch(queryset.none())
     synonyms = synonyms if synonyms is not None else current_synonyms()
     # Whole words first: a prefix costs the text index a scan of every word it starts (and is less precise).
     for prefix_last in (False, True):
         groups = _expanded(words, synonyms, prefix_last=prefix_last)
         match = expanded_filter(queryset, LISTING_INDEX, groups, terms=terms)
-        if _has_match(match, groups):
+        if _has_match(groups):
             return match
     return typo_filter(queryset, LISTING_INDEX, text) or match
 
@@ -527,7 +535,7 @@ class RankedListings:
         listing) is never read whole."""
         fts, found, before, scanned = LISTING_INDEX.fts_table, [], None, 0
         # A broad selection keeps nearly every match: the first step asks for little more than needed.
-        step_size = limit + limit // 5
+        step_size = max(limit + limit // 5, 100)
         model = self.queryset.model
         with connection.cursor() as cursor:
             while len(found) < limit:

@@ -101,7 +101,7 @@ def unseed_synonyms(apps, schema_editor):
 
 def fill_documents(apps, schema_editor):
     # The points are copied with the SQL of this migration's time; the documents are written by migration
-    # 0008 with everything they hold since (today's ``listings_reindex`` reads columns added later).
+    # 0010 with everything they hold since (today's ``listings_reindex`` reads columns added later).
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(FILL_POINTS)
 

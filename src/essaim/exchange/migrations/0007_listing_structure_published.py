@@ -1,6 +1,6 @@
 """Listings carry a copy of « their structure is published » (kept by ``exchange.search.listings_locate``),
 so that the public lists and the search no longer join the structures for every text match. (The search
-documents gain filter terms at the same time: migration 0008 rewrites them.)
+documents gain filter terms at the same time: migration 0010 rewrites them.)
 
 On SQLite, adding a NOT NULL column rebuilds the table, which drops its triggers: those that keep the
 full-text table in step (migration 0005) are created again before the documents are rewritten."""

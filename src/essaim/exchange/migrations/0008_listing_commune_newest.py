@@ -1,23 +1,10 @@
 """Listings carry a copy of their structure's commune (kept by ``exchange.search.listings_locate``): the
-territory filter of the public list no longer joins the structures, and their search documents gain the
-commune's filter terms (commune, département, EPCI) for a text search within a territory. Plus an index for
-the list's order."""
+territory filter of the public list no longer joins the structures. Plus an index for the list's order. The
+copies and documents are written by migration 0010: on PostgreSQL, rows updated in this migration would
+block the creation of the foreign key's index, which Django runs at its end."""
 
 import django.db.models.deletion
 from django.db import migrations, models
-
-# Frozen here rather than calling ``listings_locate``: later versions of it may write later columns.
-FILL = """UPDATE exchange_listing SET commune_id = (
-    SELECT s.commune_id FROM actors_structure s WHERE s.id = exchange_listing.structure_id)"""
-
-
-def rewrite_documents(apps, schema_editor):
-    # Points, copies and documents with their filter terms (direction, kind, themes, territory), by the
-    # code of this migration's time: a change of ``listings_reindex`` that reads a later column must
-    # freeze this call as SQL here and rewrite the documents in its own migration.
-    from essaim.exchange.search import listings_reindex
-
-    listings_reindex(using=schema_editor.connection.alias)
 
 
 class Migration(migrations.Migration):
@@ -45,6 +32,4 @@ class Migration(migrations.Migration):
             model_name="listing",
             index=models.Index(fields=["published_at", "id"], name="exchange_listing_newest"),
         ),
-        migrations.RunSQL(FILL, migrations.RunSQL.noop),
-        migrations.RunPython(rewrite_documents, migrations.RunPython.noop),
     ]

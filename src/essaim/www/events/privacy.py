@@ -150,12 +150,16 @@ def _send_email_link(request, registration, signature: str):
     ):
         message = "Trop de liens ont été demandés depuis votre adresse réseau. Réessayez dans une heure."
         return render(request, "accounts/rate_limited.html", {"rate_limit_message": message}, status=429)
-    privacy.email_data_link_send(registration=registration, base_url=request_site_url(request))
-    messages.success(
-        request,
-        f"Un lien vers toutes les inscriptions faites avec l'adresse {registration.email} vient d'y être "
-        "envoyé. Il est valable 24 heures.",
-    )
+    if privacy.email_data_link_send(registration=registration, base_url=request_site_url(request)):
+        messages.success(
+            request,
+            f"Un lien vers toutes les inscriptions faites avec l'adresse {registration.email} vient d'y être "
+            "envoyé. Il est valable 24 heures.",
+        )
+    else:
+        messages.error(
+            request, "Cette inscription a été faite sans adresse électronique : aucun lien à envoyer."
+        )
     return redirect("events:manage_data", signature=signature)
 
 
@@ -176,7 +180,7 @@ def email_data(request, signature: str):
     if request.method == "POST" and form.is_valid():
         result = privacy.person_data_delete(registrations=registrations, base_url=request_site_url(request))
         messages.success(request, _deleted_message(result))
-        return redirect("events:email_data", signature=signature)
+        return redirect("www:home")  # the link died with the data
     return _page(
         request,
         registrations,
