@@ -306,15 +306,16 @@ def _estimated_matches(groups) -> int:
         return int(cursor.fetchone()[0] or 0)
 
 
-def _text_candidates(nearby, groups, limit: int) -> list[int]:
+def _text_candidates(nearby, groups, limit: int, box, exclude: int) -> list[int]:
     """Ids of the best ``limit`` structures of ``nearby`` whose card matches any group (BM25 on SQLite,
     ts_rank on PostgreSQL).
 
     Rare words are looked up in the text index and intersected with the box. Common ones (a listing's words
     and their synonyms, OR-ed, can match a good share of the country's cards) are tested on each card of the
-    box instead, at most MAX_STRUCTURE_SCAN of them: reading every match from the index would cost more."""
+    box instead, at most MAX_STRUCTURE_SCAN of them: reading every match from the index would cost more.
+    ``box`` (latitude and longitude ranges) and ``exclude`` (the listing's structure) restate ``nearby``."""
     if _estimated_matches(groups) < COMMON_WORDS_MATCHES:
-        return _indexed_candidates(nearby, groups, limit)
+        return _indexed_candidates(nearby, groups, limit, box, exclude)
     if connection.vendor == "sqlite":
         # SQLite's documents are stemmed words: matched and scored here (see actors.search.rank_documents).
         stems = {token for alternatives in groups for _word, token, _prefix in alternatives}
@@ -340,19 +341,33 @@ def _text_candidates(nearby, groups, limit: int) -> list[int]:
     return list(ranked.values_list("pk", flat=True)[:limit])
 
 
-def _indexed_candidates(nearby, groups, limit: int) -> list[int]:
-    """``_text_candidates`` through the text index: its matches intersected with the box."""
+def _in_box(ids: list[int], box) -> list[int]:
+    """Those of ``ids`` whose card is on the map (published, with its own point or its commune's) within
+    ``box`` ((lat_min, lat_max), (lon_min, lon_max)), read by primary key a chunk at a time."""
+    from essaim.actors.models import Structure
+
+    (lat_min, lat_max), (lon_min, lon_max) = box
+    found = []
+    for start in range(0, len(ids), 2000):
+        rows = Structure.objects.filter(pk__in=ids[start : start + 2000]).order_by()
+        for pk, lat, lon in rows.values_list("pk", "map_lat", "map_lon"):
+            if lat is not None and lat_min <= lat <= lat_max and lon_min <= lon <= lon_max:
+                found.append(pk)
+    return found
+
+
+def _indexed_candidates(nearby, groups, limit: int, box, exclude: int) -> list[int]:
+    """``_text_candidates`` through the text index: its matches intersected with the box (``nearby`` on
+    PostgreSQL, whose planner intersects both indexes; ``box`` and ``exclude`` on SQLite)."""
     match = expanded_filter(nearby, STRUCTURE_INDEX, groups, any_group=True)
     if match.sqlite_match:
-        # The box walked through its indexes, each card tested against the (small) set of text matches
-        # ("+ 0"), then only those ranked by the FTS table.
+        # The (few) text matches read from the index, each card's map point then tested against the box:
+        # walking the box instead costs its whole size, tens of thousands of cards around a city.
         fts = STRUCTURE_INDEX.fts_table
-        matches = OwnTableSQL(
-            f'{{table}}."id" + 0 IN (SELECT rowid FROM {fts} WHERE {fts} MATCH %s)',  # noqa: S608
-            (match.sqlite_match,),
-            output_field=BooleanField(),
-        )
-        ids = list(nearby.filter(matches).values_list("pk", flat=True)[:MAX_STRUCTURE_SCAN])
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s", [match.sqlite_match])  # noqa: S608
+            matched = [row[0] for row in cursor.fetchall()]
+        ids = [pk for pk in _in_box(matched, box) if pk != exclude][:MAX_STRUCTURE_SCAN]
         if not ids:
             return []
         with connection.cursor() as cursor:
@@ -377,7 +392,8 @@ def _scored_cards(listing, own_point, reach, radius, own_terms, own_themes, syno
     nearby = _nearby_structures(own_point, reach).exclude(pk=listing.structure_id)
     ids: list[int] = []
     if groups:
-        ids = _text_candidates(nearby, groups, MAX_STRUCTURE_CANDIDATES)
+        box = _box(own_point, reach)
+        ids = _text_candidates(nearby, groups, MAX_STRUCTURE_CANDIDATES, box, listing.structure_id)
     if own_themes:
         # Each card of the box tested through the (structure, theme) index: a theme has too many cards
         # nationwide to be the starting point.
