@@ -306,15 +306,16 @@ def _estimated_matches(groups) -> int:
         return int(cursor.fetchone()[0] or 0)
 
 
-def _text_candidates(nearby, groups, limit: int, box, exclude: int) -> list[int]:
+def _text_candidates(nearby, groups, limit: int, box, exclude: int, *, common: bool) -> list[int]:
     """Ids of the best ``limit`` structures of ``nearby`` whose card matches any group (BM25 on SQLite,
     ts_rank on PostgreSQL).
 
     Rare words are looked up in the text index and intersected with the box. Common ones (a listing's words
     and their synonyms, OR-ed, can match a good share of the country's cards) are tested on each card of the
     box instead, at most MAX_STRUCTURE_SCAN of them: reading every match from the index would cost more.
-    ``box`` (latitude and longitude ranges) and ``exclude`` (the listing's structure) restate ``nearby``."""
-    if _estimated_matches(groups) < COMMON_WORDS_MATCHES:
+    ``common``: the words are common (see ``_estimated_matches``). ``box`` (latitude and longitude ranges)
+    and ``exclude`` (the listing's structure) restate ``nearby``."""
+    if not common:
         return _indexed_candidates(nearby, groups, limit, box, exclude)
     if connection.vendor == "sqlite":
         # SQLite's documents are stemmed words: matched and scored here (see actors.search.rank_documents).
@@ -384,7 +385,9 @@ def _indexed_candidates(nearby, groups, limit: int, box, exclude: int) -> list[i
     return list(ranked.values_list("pk", flat=True)[:limit])
 
 
-def _scored_cards(listing, own_point, reach, radius, own_terms, own_themes, synonyms, groups, limit):
+def _scored_cards(
+    listing, own_point, reach, radius, own_terms, own_themes, synonyms, groups, limit, *, common_words
+):
     """(score, distance, structure id, reasons) of the best ``limit`` cards within ``reach`` km (scored
     against the full ``radius``), without those already posting a counterpart."""
     from essaim.actors.models import Structure
@@ -393,7 +396,9 @@ def _scored_cards(listing, own_point, reach, radius, own_terms, own_themes, syno
     ids: list[int] = []
     if groups:
         box = _box(own_point, reach)
-        ids = _text_candidates(nearby, groups, MAX_STRUCTURE_CANDIDATES, box, listing.structure_id)
+        ids = _text_candidates(
+            nearby, groups, MAX_STRUCTURE_CANDIDATES, box, listing.structure_id, common=common_words
+        )
     if own_themes:
         # Each card of the box tested through the (structure, theme) index: a theme has too many cards
         # nationwide to be the starting point.
@@ -467,12 +472,23 @@ def structure_suggestions(*, listing: Listing, limit: int = 5) -> list[Structure
     own_themes = {theme.pk: theme.label for theme in listing.themes.all()}
     synonyms = current_synonyms()
     groups = _card_query(listing, synonyms)
+    # Estimated once for every reach step.
+    common_words = bool(groups) and _estimated_matches(groups) >= COMMON_WORDS_MATCHES
     # Nearest first: in a dense area a small box already holds enough good cards, and walking the whole
     # box of a large radius (tens of thousands of cards) is the slow part.
     best = []
     for reach in sorted({step for step in STRUCTURE_REACH_STEPS_KM if step < radius} | {radius}):
         best = _scored_cards(
-            listing, own_point, reach, radius, own_terms, own_themes, synonyms, groups, limit
+            listing,
+            own_point,
+            reach,
+            radius,
+            own_terms,
+            own_themes,
+            synonyms,
+            groups,
+            limit,
+            common_words=common_words,
         )
         if len(best) >= limit:
             break

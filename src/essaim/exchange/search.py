@@ -466,8 +466,8 @@ class RankedListings:
     on PostgreSQL), then the older matches, newest first. ``count()`` stops at ``COUNT_CAP`` (``capped`` is
     then true, and the pages stop there).
 
-    Both counting and ranking start from the newest matches, collected once (``_collect``) from the text
-    index: neither reads every match of a common word."""
+    Both counting and ranking start from the newest matches, collected once from the text index
+    (``_collect_sqlite``, ``_collect_postgres``): neither reads every match of a common word."""
 
     def __init__(self, queryset: QuerySet, match: TextMatch, related: Sequence[str] = ()):
         self.queryset, self.match, self.related = queryset, match, related
